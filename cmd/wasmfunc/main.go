@@ -1,0 +1,150 @@
+// Command wasmfunc runs an Azure Functions app with WebAssembly functions on
+// a laptop, like `func start` of Azure Functions Core Tools:
+//
+//	wasmfunc start [appdir] [--port 7071] [--host 127.0.0.1] [--workers DIR] [--json] [--no-build] [--no-watch]
+//
+// It builds the Go sources of the app's functions into their .wasm files,
+// finds (or builds) the wasm language worker, starts it as the Functions
+// host does and serves the app's triggers; see package apphost.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/wasmworker/wasmworker/appbuild"
+	"github.com/wasmworker/wasmworker/apphost"
+)
+
+const usage = `wasmfunc runs a function app of WebAssembly functions locally.
+
+Usage:
+  wasmfunc start [appdir] [flags]
+
+appdir defaults to the current directory. Flags:
+  --port N        HTTP port (default 7071; 0 picks a free port)
+  --host ADDR     interface to listen on (default 127.0.0.1)
+  --workers DIR   folder holding wasm/worker.config.json (default: $WASMFUNC_WORKERS_DIR,
+                  else dist/workers of this repository, else the worker is built from source)
+  --json          log one JSON object per line instead of text
+  --no-build      do not build the functions' Go sources into their .wasm files
+  --no-watch      do not reload when function.json, .wasm or .go files change
+  --verbose       also log the gRPC side's diagnostics to stderr
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "wasmfunc:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	appDir, host, workers  string
+	port                   int
+	json, noBuild, noWatch bool
+	verbose                bool
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("wasmfunc start", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.IntVar(&o.port, "port", 7071, "")
+	fs.StringVar(&o.host, "host", "127.0.0.1", "")
+	fs.StringVar(&o.workers, "workers", "", "")
+	fs.BoolVar(&o.json, "json", false, "")
+	fs.BoolVar(&o.noBuild, "no-build", false, "")
+	fs.BoolVar(&o.noWatch, "no-watch", false, "")
+	fs.BoolVar(&o.verbose, "verbose", false, "")
+	// Flags may come before or after appdir.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return o, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch len(positional) {
+	case 0:
+		o.appDir = "."
+	case 1:
+		o.appDir = positional[0]
+	default:
+		return o, fmt.Errorf("expected one app folder, got %q", positional)
+	}
+	if o.port < 0 || o.port > 65535 {
+		return o, fmt.Errorf("--port %d is not a TCP port", o.port)
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if args[0] != "start" {
+		return fmt.Errorf("unknown command %q (try: wasmfunc start [appdir])", args[0])
+	}
+	o, err := parse(args[1:], stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(o.appDir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s is not a function app folder", o.appDir)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	workers, err := apphost.FindWorkersDir(o.workers, o.appDir)
+	if err != nil {
+		return err
+	}
+	if workers == "" {
+		cache := apphost.DefaultWorkerCache()
+		fmt.Fprintf(stderr, "wasmfunc: no workers folder found; building the wasm worker into %s\n", cache)
+		if workers, err = apphost.BuildWorker(ctx, o.appDir, cache); err != nil {
+			return err
+		}
+	}
+	opts := apphost.Options{
+		AppDir:     o.appDir,
+		WorkersDir: workers,
+		Addr:       net.JoinHostPort(o.host, strconv.Itoa(o.port)),
+		Out:        stdout,
+		JSON:       o.json,
+		Watch:      !o.noWatch,
+	}
+	if o.verbose {
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if !o.noBuild {
+		opts.Rebuild = func(ctx context.Context, dir string) ([]string, error) {
+			return appbuild.Build(ctx, dir, dir)
+		}
+	}
+	h, err := apphost.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return h.Close()
+}

@@ -1,0 +1,91 @@
+// Command wasmworker is the Azure Functions language worker for WebAssembly.
+//
+// The Functions host starts it (through worker.config.json) with the address
+// of its gRPC server on the command line; see README.md. It exits 0 when the
+// host terminates it or ends the stream, and non-zero only when it cannot
+// start or reach the host.
+//
+// Environment:
+//
+//	WASMWORKER_LOG_LEVEL   debug, info (default), warn or error
+//	WASMWORKER_CACHE_DIR   the compilation cache ("off" disables the disk cache)
+//	GOGC                   when unset, the worker uses 400 (see guest-toolchains.md §6)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/wasmworker/wasmworker/worker"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	for _, a := range args {
+		if a == "--version" || a == "-version" {
+			fmt.Fprintln(stderr, "wasmworker", worker.Version)
+			return 0
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(&consoleLog{w: stderr}, &slog.HandlerOptions{Level: logLevel()}))
+	slog.SetDefault(logger)
+
+	parsed, err := worker.ParseArgs(args)
+	if err != nil {
+		logger.Error("bad command line", "err", err, "args", strings.Join(args, " "))
+		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// Instantiating per invocation churns a tiny heap; the default GC
+		// pacing makes two cores slower than one (guest-toolchains.md §6).
+		debug.SetGCPercent(400)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = worker.Run(ctx, worker.Options{
+		Args:     parsed,
+		CacheDir: os.Getenv("WASMWORKER_CACHE_DIR"),
+		Logger:   logger,
+	})
+	if err != nil {
+		logger.Error("worker failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("WASMWORKER_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// consoleLog prefixes every line with LanguageWorkerConsoleLog, which makes
+// the host file it as a system log of this worker rather than as user output
+// (protocol.md §1.6). slog writes one record per Write call.
+type consoleLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (c *consoleLog) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.w, "LanguageWorkerConsoleLog"); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}

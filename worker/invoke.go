@@ -1,0 +1,224 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wasmworker/wasmworker/abi/command"
+	"github.com/wasmworker/wasmworker/proto/rpc"
+	"github.com/wasmworker/wasmworker/runtime"
+)
+
+// defaultFunctionTimeout is the host's functionTimeout when host.json sets
+// none on a dedicated plan (protocol.md §2.6).
+const defaultFunctionTimeout = 30 * time.Minute
+
+var (
+	errCanceledByHost = errors.New("the host cancelled the invocation (InvocationCancel)")
+	errDuplicateID    = errors.New("duplicate invocation id")
+)
+
+// invocation is one running InvocationRequest.
+type invocation struct {
+	requestID string
+	req       *rpc.InvocationRequest
+	cancel    context.CancelCauseFunc
+	once      sync.Once // guards the single InvocationResponse
+}
+
+// startInvocation registers the invocation (so that a cancel arriving right
+// after it finds it) and runs it on its own goroutine. Every path sends
+// exactly one InvocationResponse.
+func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
+	id := req.GetInvocationId()
+	w.invMu.Lock()
+	switch {
+	case w.draining:
+		w.invMu.Unlock()
+		w.respond(requestID, failedResponse(req, "the worker is shutting down (WorkerTerminate) and takes no new invocations", "WorkerTerminating", false))
+		return
+	case w.inflight[id] != nil:
+		w.invMu.Unlock()
+		w.respond(requestID, failedResponse(req, fmt.Sprintf("%v %q: an invocation with this id is already running", errDuplicateID, id), "DuplicateInvocation", false))
+		return
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	inv := &invocation{requestID: requestID, req: req, cancel: cancel}
+	w.inflight[id] = inv
+	w.invWG.Add(1)
+	w.invMu.Unlock()
+
+	go func() {
+		defer w.invWG.Done()
+		resp := w.invoke(ctx, req)
+		cancel(nil)
+		w.finish(inv, resp)
+	}()
+}
+
+// finish sends the invocation's response unless one was already sent, and
+// forgets the invocation.
+func (w *Worker) finish(inv *invocation, resp *rpc.InvocationResponse) {
+	inv.once.Do(func() { w.respond(inv.requestID, resp) })
+	w.invMu.Lock()
+	if w.inflight[inv.req.GetInvocationId()] == inv {
+		delete(w.inflight, inv.req.GetInvocationId())
+	}
+	w.invMu.Unlock()
+}
+
+func (w *Worker) respond(requestID string, resp *rpc.InvocationResponse) {
+	w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: resp}})
+}
+
+func (w *Worker) cancelInvocation(id string) {
+	w.invMu.Lock()
+	inv := w.inflight[id]
+	w.invMu.Unlock()
+	if inv == nil {
+		w.log.Debug("cancel for an invocation that is not running", "invocationId", id)
+		return
+	}
+	inv.cancel(errCanceledByHost)
+}
+
+func (w *Worker) cancelAll(cause error) {
+	w.invMu.Lock()
+	defer w.invMu.Unlock()
+	for _, inv := range w.inflight {
+		inv.cancel(cause)
+	}
+}
+
+// abandonAll answers every invocation still running as Cancelled, without
+// waiting for its guest to stop; their own responses are then dropped.
+func (w *Worker) abandonAll(msg string) {
+	w.invMu.Lock()
+	invs := make([]*invocation, 0, len(w.inflight))
+	for _, inv := range w.inflight {
+		invs = append(invs, inv)
+	}
+	w.invMu.Unlock()
+	for _, inv := range invs {
+		resp := failedResponse(inv.req, msg, "WorkerTerminating", false)
+		resp.Result.Status = rpc.StatusResult_Cancelled
+		w.finish(inv, resp)
+	}
+}
+
+// invoke runs one invocation and builds its response. It never panics.
+func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *rpc.InvocationResponse) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.log.Error("panic while invoking", "invocationId", req.GetInvocationId(), "panic", p)
+			resp = failedResponse(req, fmt.Sprintf("internal worker error: %v", p), "WorkerError", false)
+		}
+	}()
+	fn := w.acquire(req.GetFunctionId())
+	if fn == nil {
+		return failedResponse(req, fmt.Sprintf("function id %q is not loaded in this worker (no FunctionLoadRequest named it)", req.GetFunctionId()), "FunctionNotLoaded", false)
+	}
+	defer fn.release()
+	if fn.err != nil {
+		return failedResponse(req, fmt.Sprintf("function failed to load: %v", fn.err), "FunctionLoadError", true)
+	}
+
+	if d := invocationTimeout(w.hostConfig().FunctionTimeout); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d,
+			fmt.Errorf("the invocation ran past its deadline of %v (host.json functionTimeout, less a margin so the host does not restart the worker)", d))
+		defer cancel()
+	}
+
+	start := time.Now()
+	stdin, err := command.EncodeRequest(fn.meta, req, start.UTC(), newGUID())
+	if err != nil {
+		return failedResponse(req, fmt.Sprintf("%s: cannot encode the invocation for the guest: %v", fn.meta.Name, err), "InputError", false)
+	}
+	id := req.GetInvocationId()
+	out, err := fn.mod.RunCommand(ctx, runtime.CommandInput{
+		Stdin:  stdin,
+		Stderr: func(line string) { w.userLog(id, rpc.RpcLog_Information, line) },
+	})
+	if err != nil {
+		status := rpc.StatusResult_Failure
+		typ := "WasmFailure"
+		var re *runtime.RunError
+		if errors.As(err, &re) {
+			typ = "Wasm:" + re.Kind.String()
+			if re.Kind == runtime.Canceled {
+				status = rpc.StatusResult_Cancelled
+			}
+		}
+		msg := fmt.Sprintf("%s: %v", fn.meta.Name, err)
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+			msg += " (" + cause.Error() + ")"
+		}
+		resp := failedResponse(req, msg, typ, true)
+		resp.Result.Status = status
+		return resp
+	}
+	res, err := command.DecodeResponse(fn.meta, out.Stdout)
+	if err != nil {
+		msg := fmt.Sprintf("%s: %v", fn.meta.Name, err)
+		if len(out.StderrTail) > 0 {
+			msg += "\nstderr (last lines):\n" + strings.Join(out.StderrTail, "\n")
+		}
+		return failedResponse(req, msg, "OutputError", true)
+	}
+	for _, l := range res.Logs {
+		w.userLog(id, rpc.RpcLog_Information, l)
+	}
+	w.log.Debug("invocation done", "function", fn.meta.Name, "invocationId", id, "took", time.Since(start))
+	return &rpc.InvocationResponse{
+		InvocationId: id,
+		OutputData:   res.Outputs,
+		ReturnValue:  res.ReturnValue,
+		Result:       success(),
+	}
+}
+
+// invocationTimeout is how long a guest may run: the app's functionTimeout
+// less a margin, so the guest is stopped and answered before the host's own
+// timeout restarts the whole worker (protocol.md §2.17, §7 item 12).
+// A negative functionTimeout means unlimited.
+func invocationTimeout(functionTimeout time.Duration) time.Duration {
+	switch {
+	case functionTimeout < 0:
+		return 0
+	case functionTimeout == 0:
+		functionTimeout = defaultFunctionTimeout
+	}
+	margin := min(functionTimeout/10, 2*time.Second)
+	return functionTimeout - margin
+}
+
+func (w *Worker) userLog(invocationID string, level rpc.RpcLog_Level, msg string) {
+	w.send(&rpc.StreamingMessage{Content: &rpc.StreamingMessage_RpcLog{RpcLog: &rpc.RpcLog{
+		InvocationId: invocationID,
+		Level:        level,
+		Message:      msg,
+		LogCategory:  rpc.RpcLog_User,
+	}}})
+}
+
+func failedResponse(req *rpc.InvocationRequest, msg, typ string, user bool) *rpc.InvocationResponse {
+	return &rpc.InvocationResponse{
+		InvocationId: req.GetInvocationId(),
+		Result:       failure(msg, typ, user),
+	}
+}
+
+// newGUID returns a random (version 4) GUID in the lower-case hyphenated form.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
