@@ -167,6 +167,8 @@ func (w *Worker) serve(ctx context.Context) error {
 		w.cancelAll(errors.New("the host closed the stream"))
 		w.invWG.Wait()
 		w.bgWG.Wait()
+		w.flush()
+		return nil
 	case <-w.terminated:
 		w.log.Info("terminated by host; exiting")
 	case <-ctx.Done():
@@ -175,6 +177,14 @@ func (w *Worker) serve(ctx context.Context) error {
 		<-w.terminated
 	}
 	w.flush()
+	// Send only hands messages to the transport; closing the connection now
+	// could drop the last responses. The host ends its side once it has read
+	// our half-close, so wait for that (briefly: the host may be gone).
+	select {
+	case <-recvDone:
+	case <-time.After(2 * time.Second):
+		w.log.Warn("host did not end the stream after our half-close; exiting anyway")
+	}
 	return nil
 }
 

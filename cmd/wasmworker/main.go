@@ -10,6 +10,7 @@
 //	WASMWORKER_LOG_LEVEL   debug, info (default), warn or error
 //	WASMWORKER_CACHE_DIR   the compilation cache ("off" disables the disk cache)
 //	GOGC                   when unset, the worker uses 400 (see guest-toolchains.md §6)
+//	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +52,18 @@ func run(args []string, stderr io.Writer) int {
 		// Instantiating per invocation churns a tiny heap; the default GC
 		// pacing makes two cores slower than one (guest-toolchains.md §6).
 		debug.SetGCPercent(400)
+	}
+	if path := os.Getenv("WASMWORKER_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err != nil {
+			logger.Warn("cannot write the CPU profile", "err", err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			logger.Warn("cannot start the CPU profile", "err", err)
+		} else {
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
