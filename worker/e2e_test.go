@@ -161,6 +161,7 @@ func TestLoadFailuresAreClearAndWorkerLivesOn(t *testing.T) {
 		{"NotWasm", "not a WebAssembly binary: the file looks like text"},
 		{"Missing", "gone.wasm\" does not exist"},
 		{"NoStart", "_start"},
+		{"BadImport", "launch_missiles"},
 	}
 	for _, tt := range tests {
 		id, resp := h.load(tt.fn)
@@ -191,7 +192,7 @@ func TestLoadFailuresAreClearAndWorkerLivesOn(t *testing.T) {
 func TestGuestFailures(t *testing.T) {
 	h := startWorker(t, testApp)
 	h.initWorker()
-	ids := h.mustLoad("Fail", "Garbage")
+	ids := h.mustLoad("Fail", "Garbage", "Trap", "Panic")
 	t.Run("non-zero exit", func(t *testing.T) {
 		resp, logs := h.invoke(queueRequest(ids["Fail"], "msg", "x", 1), 30*time.Second)
 		msg := resp.GetResult().GetException().GetMessage()
@@ -207,6 +208,23 @@ func TestGuestFailures(t *testing.T) {
 		msg := resp.GetResult().GetException().GetMessage()
 		if resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "hello, this is not JSON") {
 			t.Errorf("result %v: want Failure quoting what the guest wrote", resp.GetResult())
+		}
+	})
+	t.Run("wasm trap", func(t *testing.T) {
+		resp, _ := h.invoke(queueRequest(ids["Trap"], "msg", "x", 1), 30*time.Second)
+		msg := resp.GetResult().GetException().GetMessage()
+		if resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "unreachable") {
+			t.Errorf("result %v: want Failure naming the trap", resp.GetResult())
+		}
+	})
+	t.Run("Go panic", func(t *testing.T) {
+		resp, logs := h.invoke(queueRequest(ids["Panic"], "msg", "x", 1), 30*time.Second)
+		msg := resp.GetResult().GetException().GetMessage()
+		if resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "assignment to entry in nil map") {
+			t.Errorf("result %v: want Failure quoting the panic", resp.GetResult())
+		}
+		if !hasLog(logs, "about to panic") {
+			t.Errorf("stderr lines should arrive as user logs: %v", logs)
 		}
 	})
 	t.Run("unknown function id", func(t *testing.T) {
