@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -548,5 +549,23 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCompilationCacheOnDisk(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("WASMWORKER_CACHE_DIR", cache)
+	h := startWorker(t, exampleApp)
+	h.initWorker()
+	h.mustLoad("HttpHello")
+	var files int
+	err := filepath.WalkDir(cache, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files++
+		}
+		return err
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("compilation cache %s holds %d files (err %v); the load should have stored the compiled module", cache, files, err)
 	}
 }
