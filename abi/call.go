@@ -43,7 +43,16 @@ func Reusable(err error) bool {
 // it did not return normally (then close mod). The outcome is also what
 // inv.Result reports. Cancelling ctx stops the guest only if the runtime was
 // configured with WithCloseOnContextDone.
-func Call(ctx context.Context, mod api.Module, entry string, inv *Invocation) (err error) {
+//
+// Call looks the export up on every call, which costs wazero a new call
+// engine (about 10 KiB); Pool caches the looked-up function per instance.
+func Call(ctx context.Context, mod api.Module, entry string, inv *Invocation) error {
+	return callFunction(ctx, mod.ExportedFunction(entry), entry, inv)
+}
+
+// callFunction is Call with the export fn (nil when missing) already looked
+// up. fn must not be used by two goroutines at once.
+func callFunction(ctx context.Context, fn api.Function, entry string, inv *Invocation) (err error) {
 	if inv.done {
 		return &CallError{Entry: entry, Err: errors.New("this Invocation already ran; build a new one per invocation")}
 	}
@@ -55,7 +64,6 @@ func Call(ctx context.Context, mod api.Module, entry string, inv *Invocation) (e
 			inv.finish(0, err)
 		}
 	}()
-	fn := mod.ExportedFunction(entry)
 	if fn == nil {
 		return &CallError{Entry: entry, Err: errors.New("the module exports no such function")}
 	}

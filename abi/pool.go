@@ -171,13 +171,24 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 // instance is one live guest instance.
 type instance struct {
 	mod            api.Module
-	cur            *Invocation // the invocation running, for stdout/stderr lines
+	fns            map[string]api.Function // entry points looked up so far
+	cur            *Invocation             // the invocation running, for stdout/stderr lines
 	stdout, stderr lineLog
 }
 
 func (in *instance) call(ctx context.Context, entry string, inv *Invocation) error {
+	fn, ok := in.fns[entry]
+	if !ok {
+		fn = in.mod.ExportedFunction(entry)
+		if fn != nil {
+			if in.fns == nil {
+				in.fns = map[string]api.Function{}
+			}
+			in.fns[entry] = fn
+		}
+	}
 	in.cur = inv
-	err := Call(ctx, in.mod, entry, inv)
+	err := callFunction(ctx, fn, entry, inv)
 	in.stdout.flush()
 	in.stderr.flush()
 	in.cur = nil

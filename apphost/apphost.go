@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ type Options struct {
 	// Out receives the terminal log (nil discards); JSON switches it to JSON lines.
 	Out  io.Writer
 	JSON bool
+	// Verbose also shows, in human mode, the informational lines the worker
+	// processes write (JSON mode always includes them).
+	Verbose bool
 	// Logger receives diagnostics of the gRPC side (nil discards).
 	Logger *slog.Logger
 	// Watch makes the host reload the app when host.json,
@@ -105,7 +109,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h := &Host{opts: opts, con: newConsole(opts.Out, opts.JSON), logger: logger, queues: queue.New()}
+	h := &Host{opts: opts, con: newConsole(opts.Out, opts.JSON, opts.Verbose), logger: logger, queues: queue.New()}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	var err error
 	if h.grpc, err = host.Listen(); err != nil {
@@ -247,6 +251,7 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 		return g, nil
 	}
 	count := processCount(cfg, g.lookup)
+	h.con.hostf("Information", "Starting %d %s worker process(es) for %d function(s) (worker %s)", count, cfg.Language, len(loadable), cfg.Dir)
 	g.pool = newPool(g, cfg, loadable, count)
 	g.pool.start()
 	wctx, cancel := context.WithTimeout(ctx, cfg.Process.ProcessStartupTimeout+cfg.Process.InitializationTimeout+loadTimeout(app.Host.FunctionTimeout))
@@ -260,9 +265,13 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 }
 
 // processCount is FUNCTIONS_WORKER_PROCESS_COUNT (values < 1 → 1), else the
-// config's processCount, capped by maxProcessCount (§1.2).
+// number of CPUs when the config sets setProcessCountToNumberOfCpuCores,
+// else the config's processCount; it is capped by maxProcessCount (§1.2).
 func processCount(cfg *host.WorkerConfig, lookup func(string) (string, bool)) int {
 	n := cfg.Process.ProcessCount
+	if cfg.Process.SetProcessCountToNumberOfCpuCores {
+		n = goruntime.NumCPU()
+	}
 	if v, ok := lookup("FUNCTIONS_WORKER_PROCESS_COUNT"); ok && strings.TrimSpace(v) != "" {
 		if c, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 			n = c
@@ -322,12 +331,16 @@ func (g *generation) stop() {
 	}
 }
 
-// printFunctions lists the functions as `func start` does.
+// printFunctions lists the functions as `func start` does: a "Functions:"
+// header, then one line per function (indented by the console).
 func (h *Host) printFunctions(g *generation) {
+	if len(g.fns) == 0 {
+		return
+	}
 	var b strings.Builder
-	b.WriteString("Functions:\n")
+	b.WriteString("Functions:")
 	for _, f := range g.fns {
-		b.WriteString("\n\t" + f.Name + ": ")
+		b.WriteString("\n" + f.Name + ": ")
 		switch f.kind {
 		case kindHTTP:
 			var ms []string
@@ -349,9 +362,8 @@ func (h *Host) printFunctions(g *generation) {
 		if f.disabled {
 			b.WriteString(" [disabled]")
 		}
-		b.WriteString("\n")
 	}
-	h.con.hostf("Information", "%s", strings.TrimRight(b.String(), "\n"))
+	h.con.hostf("Information", "%s", b.String())
 }
 
 // startTriggers starts timers and queue listeners.

@@ -20,9 +20,17 @@ type Event struct {
 	Reason       string    `json:"reason,omitempty"`
 	Status       string    `json:"status,omitempty"` // "Succeeded" or "Failed" (end events)
 	DurationMS   *float64  `json:"durationMs,omitempty"`
-	Worker       string    `json:"worker,omitempty"`
-	Message      string    `json:"message,omitempty"`
-	Error        string    `json:"error,omitempty"`
+	// Worker is the pool slot ("1", "2", …) of a worker event, or the one
+	// that ran the invocation of an end event.
+	Worker string `json:"worker,omitempty"`
+	// Stream is "stdout" or "stderr" for a line the worker process wrote,
+	// "rpc" for a log it sent over gRPC outside any invocation.
+	Stream string `json:"stream,omitempty"`
+	// System marks the worker's own diagnostics: console lines prefixed
+	// with LanguageWorkerConsoleLog, and RpcLogs (protocol.md §1.6, §2.15).
+	System  bool   `json:"system,omitempty"`
+	Message string `json:"message,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // console writes events to the terminal, readable by a person or as JSON
@@ -31,15 +39,31 @@ type console struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json bool
+	// verbose shows the worker process's own informational output in
+	// human mode (JSON mode always has it).
+	verbose bool
 	// events, when set, receives every event (tests).
 	events func(Event)
 }
 
-func newConsole(w io.Writer, asJSON bool) *console {
+func newConsole(w io.Writer, asJSON, verbose bool) *console {
 	if w == nil {
 		w = io.Discard
 	}
-	return &console{w: w, json: asJSON}
+	return &console{w: w, json: asJSON, verbose: verbose}
+}
+
+// chatty reports whether e is an informational diagnostic of the worker
+// itself, which a person sees only with --verbose.
+func chatty(e Event) bool {
+	if e.Kind != "worker" || !e.System {
+		return false
+	}
+	switch e.Level {
+	case "Warning", "Error", "Critical":
+		return false
+	}
+	return true
 }
 
 func (c *console) emit(e Event) {
@@ -53,7 +77,7 @@ func (c *console) emit(e Event) {
 			return
 		}
 		line = append(b, '\n')
-	} else {
+	} else if c.verbose || !chatty(e) {
 		line = []byte(formatHuman(e))
 	}
 	c.mu.Lock()
@@ -61,7 +85,9 @@ func (c *console) emit(e Event) {
 	if c.events != nil {
 		c.events(e)
 	}
-	_, _ = c.w.Write(line)
+	if line != nil {
+		_, _ = c.w.Write(line)
+	}
 }
 
 func formatHuman(e Event) string {

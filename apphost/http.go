@@ -68,11 +68,19 @@ func (h *Host) serveStatus(w http.ResponseWriter, r *http.Request, g *generation
 		errs = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"state":   state,
-		"version": HostVersion,
-		"errors":  errs,
-		"workers": workerCount(g),
+		"state":     state,
+		"version":   HostVersion,
+		"errors":    errs,
+		"workers":   workerCount(g),
+		"processes": processList(g),
 	})
+}
+
+func processList(g *generation) []processInfo {
+	if g.pool == nil {
+		return []processInfo{}
+	}
+	return g.pool.processes()
 }
 
 func workerCount(g *generation) int {

@@ -40,6 +40,7 @@ type outcome struct {
 	err      error
 	response *rpc.TypedData // value of the http output binding, nil if none
 	duration time.Duration
+	worker   string // the pool slot that ran it, "" if none was picked
 }
 
 // invoke runs c on a worker, writes its outputs and logs start, guest logs and end.
@@ -55,7 +56,7 @@ func (g *generation) invoke(ctx context.Context, c call) outcome {
 	out.id = id
 	out.duration = time.Since(start)
 	ms := float64(out.duration.Microseconds()) / 1000
-	e := Event{Kind: "end", Function: c.fn.Name, InvocationID: id, Status: "Succeeded", DurationMS: &ms}
+	e := Event{Kind: "end", Function: c.fn.Name, InvocationID: id, Status: "Succeeded", DurationMS: &ms, Worker: out.worker}
 	if out.err != nil {
 		e.Status, e.Level, e.Error = "Failed", "Error", out.err.Error()
 	}
@@ -74,10 +75,16 @@ func (g *generation) functionTimeout() time.Duration {
 	}
 }
 
-func (g *generation) run(ctx context.Context, c call, id string) outcome {
+func (g *generation) run(ctx context.Context, c call, id string) (out outcome) {
+	if g.pool == nil {
+		return outcome{err: errors.New("no worker is running")}
+	}
 	pctx, cancel := context.WithTimeout(ctx, pickTimeout)
 	s, w, fid, err := g.pool.pick(pctx, c.fn.Name)
 	cancel()
+	if s != nil {
+		defer func() { out.worker = s.name() }()
+	}
 	if err != nil {
 		return outcome{err: err}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,6 +191,34 @@ func (p *pool) capabilities(ctx context.Context) (httpbind.Capabilities, error) 
 	}
 }
 
+// processInfo describes one worker process for GET /admin/host/status.
+type processInfo struct {
+	Worker string `json:"worker"`
+	PID    int    `json:"pid,omitempty"`
+	State  string `json:"state"` // "Ready", "Starting" or "Stopped"
+}
+
+// processes lists the pool's slots with the pid of their current process.
+func (p *pool) processes() []processInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]processInfo, 0, len(p.slots))
+	for _, s := range p.slots {
+		i := processInfo{Worker: s.name(), State: "Starting"}
+		switch {
+		case s.w != nil:
+			i.State = "Ready"
+			if proc := s.w.Process(); proc != nil {
+				i.PID = proc.Pid()
+			}
+		case s.gaveUp != nil:
+			i.State = "Stopped"
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
 // restart asks for worker w of slot s to be replaced (after a function timeout).
 func (s *slot) restart(w *host.Worker) {
 	s.p.mu.Lock()
@@ -213,6 +242,15 @@ func (s *slot) supervise() {
 	con := p.g.h.con
 	var errorsAt []time.Time
 	var lastRestart time.Time
+	// Like the host, start the pool's processes processStartupInterval
+	// apart; the first one starts at once.
+	if delay := time.Duration(s.index-1) * p.cfg.Process.ProcessStartupInterval; delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-p.ctx.Done():
+			return
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		if p.ctx.Err() != nil {
 			return
@@ -265,7 +303,7 @@ func (s *slot) supervise() {
 				counted = false
 				con.emit(Event{Kind: "worker", Worker: s.name(), Level: "Information", Message: "worker exited with code 200 and asked for a restart"})
 			default:
-				err = fmt.Errorf("worker process exited with code %d%s", code, stderrTail(w.Process()))
+				err = fmt.Errorf("worker process exited with code %d%s", code, stderrTail(w.Process(), p.cfg.UseStdErrorStreamForErrorsOnly))
 			}
 		}
 		if err != nil {
@@ -297,25 +335,29 @@ func (s *slot) supervise() {
 	}
 }
 
-func stderrTail(proc *host.Process) string {
+// stderrTail formats the last three error-classified stderr lines of proc,
+// which the host puts in the message of a worker that exited (§1.6).
+func stderrTail(proc *host.Process, errorsOnly bool) string {
 	if proc == nil {
 		return ""
 	}
-	tail := proc.StderrTail()
-	if len(tail) > 3 {
-		tail = tail[len(tail)-3:]
+	var errs []string
+	for _, l := range proc.StderrTail() {
+		if host.StderrLevelFor(l, errorsOnly) != "Error" {
+			continue
+		}
+		if msg, ok := host.SystemConsoleLine(l); ok {
+			l = msg
+		}
+		errs = append(errs, l)
 	}
-	if len(tail) == 0 {
+	if len(errs) > 3 {
+		errs = errs[len(errs)-3:]
+	}
+	if len(errs) == 0 {
 		return ""
 	}
-	s := ": "
-	for i, l := range tail {
-		if i > 0 {
-			s += " | "
-		}
-		s += l
-	}
-	return s
+	return ": " + strings.Join(errs, " | ")
 }
 
 func (s *slot) setWorker(w *host.Worker, ids map[string]string, errs map[string]error) {
@@ -337,17 +379,18 @@ func (s *slot) startOnce() (*host.Worker, error) {
 			AppDir: g.app.Dir,
 			Env:    g.env,
 			Stdout: func(line string) {
-				if msg, ok := host.SystemConsoleLine(line); ok {
-					con.emit(Event{Kind: "worker", Worker: s.name(), Level: "Information", Message: msg})
-					return
+				msg, system := host.SystemConsoleLine(line)
+				if !system {
+					msg = line
 				}
-				con.emit(Event{Kind: "worker", Worker: s.name(), Level: "Information", Message: line})
+				con.emit(Event{Kind: "worker", Worker: s.name(), Stream: "stdout", System: system, Level: "Information", Message: msg})
 			},
 			Stderr: func(line string) {
-				if msg, ok := host.SystemConsoleLine(line); ok {
-					line = msg
+				msg, system := host.SystemConsoleLine(line)
+				if !system {
+					msg = line
 				}
-				con.emit(Event{Kind: "worker", Worker: s.name(), Level: host.StderrLevelFor(line, errorsOnly), Message: line})
+				con.emit(Event{Kind: "worker", Worker: s.name(), Stream: "stderr", System: system, Level: host.StderrLevelFor(msg, errorsOnly), Message: msg})
 			},
 		},
 		Server:          g.h.grpc,
@@ -355,7 +398,7 @@ func (s *slot) startOnce() (*host.Worker, error) {
 		HostVersion:     HostVersion,
 		FunctionTimeout: g.app.Host.FunctionTimeout,
 		OnLog: func(l *rpc.RpcLog) {
-			con.emit(Event{Kind: "worker", Worker: s.name(), Level: levelName(l.GetLevel()), Message: logText(l)})
+			con.emit(Event{Kind: "worker", Worker: s.name(), Stream: "rpc", System: true, Level: levelName(l.GetLevel()), Message: logText(l)})
 		},
 	}
 	startCtx, cancel := context.WithCancel(p.ctx)

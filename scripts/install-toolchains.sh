@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-toolchains.sh installs the guest toolchains that build the ABI v1
 # SDKs and examples (abi/SPEC.md): Debian clang + wasi-libc for C, Debian
-# rustc with the wasm32-wasi std for Rust, wabt, and the pinned
+# rustc (and cargo) with the wasm32-wasi std for Rust, wabt, and the pinned
 # AssemblyScript npm packages of abi/sdk/assemblyscript. Go needs nothing
 # beyond the Go toolchain. Running it again is harmless.
 #
@@ -10,7 +10,7 @@
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32 wabt"
+pkgs="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 wabt"
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi

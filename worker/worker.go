@@ -9,6 +9,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,20 @@ type Options struct {
 	CacheDir string
 	// Logger receives the worker's own diagnostics; nil means slog.Default().
 	Logger *slog.Logger
+	// EchoForBenchmarks answers every invocation of a loaded function at once
+	// with a fixed success (HTTP outputs get status 200 and body "ok"),
+	// without running its module. It measures the protocol path alone: the
+	// baseline the benchmarks compare guests against. Never for production.
+	EchoForBenchmarks bool
+	// MaxRunning bounds the guests running at once across all functions;
+	// further invocations wait (until their deadline or cancel) for a slot.
+	// Guests are CPU-bound, so more than a few per core only adds memory
+	// and latency. Zero means DefaultMaxRunning().
+	MaxRunning int
 }
+
+// DefaultMaxRunning is Options.MaxRunning when zero: four guests per core.
+func DefaultMaxRunning() int { return 4 * max(goruntime.GOMAXPROCS(0), 1) }
 
 // Capabilities are the features this worker declares in WorkerInitResponse
 // (protocol.md §2.4, §8). Any non-empty value turns a feature on in the host.
@@ -73,6 +87,7 @@ type Worker struct {
 	inflight map[string]*invocation // by invocation id
 	draining bool
 	invWG    sync.WaitGroup
+	runSem   chan struct{} // one token per running guest (Options.MaxRunning)
 
 	loadSem chan struct{} // bounds parallel compilation
 	bgWG    sync.WaitGroup
@@ -102,6 +117,7 @@ func Run(ctx context.Context, opts Options) error {
 		functions:  map[string]*function{},
 		inflight:   map[string]*invocation{},
 		loadSem:    make(chan struct{}, max(goruntime.GOMAXPROCS(0), 1)),
+		runSem:     make(chan struct{}, cmp.Or(max(opts.MaxRunning, 0), DefaultMaxRunning())),
 		terminated: make(chan struct{}),
 	}
 	if wd, err := os.Getwd(); err == nil {

@@ -38,7 +38,8 @@ appdir defaults to the current directory. Flags:
   --json          log one JSON object per line instead of text
   --no-build      do not build the functions' Go sources into their .wasm files
   --no-watch      do not reload when function.json, .wasm or .go files change
-  --verbose       also log the gRPC side's diagnostics to stderr
+  --verbose       also show the worker processes' informational output, and
+                  log the gRPC side's diagnostics to stderr
 `
 
 func main() {
@@ -132,6 +133,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Out:        stdout,
 		JSON:       o.json,
 		Watch:      !o.noWatch,
+		Verbose:    o.verbose,
 	}
 	if o.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -11,6 +11,8 @@
 //	WASMWORKER_CACHE_DIR   the compilation cache ("off" disables the disk cache)
 //	GOGC                   when unset, the worker uses 400 (see guest-toolchains.md §6)
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
+//	WASMWORKER_MAX_RUNNING guests running at once (default 4 per core); more invocations wait
+//	WASMWORKER_BENCH_ECHO  "1": answer invocations without running any wasm (the benchmarks' baseline)
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,6 +74,9 @@ func run(args []string, stderr io.Writer) int {
 		Args:     parsed,
 		CacheDir: os.Getenv("WASMWORKER_CACHE_DIR"),
 		Logger:   logger,
+
+		EchoForBenchmarks: os.Getenv("WASMWORKER_BENCH_ECHO") == "1",
+		MaxRunning:        envInt(logger, "WASMWORKER_MAX_RUNNING"),
 	})
 	if err != nil {
 		logger.Error("worker failed", "err", err)
@@ -102,4 +108,18 @@ func (c *consoleLog) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.w.Write(p)
+}
+
+// envInt reads a positive integer from the environment (0 when unset or bad).
+func envInt(log *slog.Logger, name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		log.Warn("ignoring a setting that is not a positive integer", "name", name, "value", v)
+		return 0
+	}
+	return n
 }

@@ -6,9 +6,9 @@
  *     -Wl,--stack-first -Wl,-z,stack-size=1048576 \
  *     -I abi/sdk/c -o main.wasm main.c abi/sdk/c/wasmworker.c
  *
- * A function is an exported entry point that calls ww_run:
+ * A function is an exported entry point that runs a handler:
  *   static int handle(void) { return ww_http_body_str("hi"); }
- *   WW_ENTRY(run) { return ww_run(handle); }
+ *   WW_FUNCTION(run, handle)
  *
  * Strings and values the getters return live until the invocation ends
  * (ww_run frees them); they are NUL-terminated for convenience, but may also
@@ -56,8 +56,16 @@ typedef struct {
   size_t len;
 } ww_value;
 
-/* Declares an exported entry point of type () -> i32. */
-#define WW_ENTRY(name) __attribute__((export_name(#name))) int name(void)
+/* WW_FUNCTION(name, handler) exports entry point `name` (type () -> i32,
+ * the function.json entryPoint) that runs `int handler(void)` through
+ * ww_run. One module may export several. */
+#define WW_FUNCTION(name, handler) \
+  __attribute__((export_name(#name))) int ww_entry_##name(void) { return ww_run(handler); }
+
+/* WW_ENTRY(name) { ... } declares an exported entry point `name` with a
+ * body of your own (call ww_run from it). The C symbol is ww_entry_<name>,
+ * so the export may share its name with a C function. */
+#define WW_ENTRY(name) __attribute__((export_name(#name))) int ww_entry_##name(void)
 
 /* ---- the raw imports (module "wasmworker"), SPEC.md §5 ---- */
 #define WW_IMPORT(n) __attribute__((import_module("wasmworker"), import_name(n)))

@@ -1,0 +1,501 @@
+// Command wasmload measures the worker as the Functions host drives it: it
+// starts the real worker process from a workers folder, loads a function app
+// over gRPC, and keeps a number of invocations of one function in flight,
+// then reports throughput and latency percentiles. With -echo the worker
+// answers without running any wasm: the protocol limit on this machine, the
+// baseline the benchmarks compare against. With -cold it measures cold
+// start instead: process start to the first InvocationResponse.
+//
+// Usage:
+//
+//	wasmload [flags] APPDIR FUNCTION
+//
+// Examples (from the repository root):
+//
+//	go run ./cmd/wasmbuild examples-wasm/app
+//	go run ./cmd/wasmload -c 64 -n 20000 examples-wasm/app HttpHello
+//	go run ./cmd/wasmload -echo -c 64 -n 20000 examples-wasm/app HttpHello
+//	go run ./cmd/wasmload -cold -n 5 examples-wasm/app HttpHello
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wasmworker/wasmworker/apphost"
+	"github.com/wasmworker/wasmworker/apphost/httpbind"
+	"github.com/wasmworker/wasmworker/apphost/route"
+	"github.com/wasmworker/wasmworker/funcapp"
+	"github.com/wasmworker/wasmworker/host"
+	"github.com/wasmworker/wasmworker/proto/rpc"
+)
+
+type options struct {
+	workers     string
+	concurrency int
+	n           int
+	warmup      int
+	echo        bool
+	cold        bool
+	coldCache   string
+	path        string
+	method      string
+	body        string
+	message     string
+	mix         mixFlag
+	jsonOut     bool
+	appDir, fn  string
+}
+
+// mixFlag collects -mix NAME=PERCENT.
+type mixFlag map[string]float64
+
+func (m mixFlag) String() string { return fmt.Sprint(map[string]float64(m)) }
+
+func (m mixFlag) Set(s string) error {
+	name, pct, ok := strings.Cut(s, "=")
+	p, err := strconv.ParseFloat(pct, 64)
+	if !ok || err != nil || p <= 0 || p >= 100 {
+		return fmt.Errorf("want NAME=PERCENT with 0 < PERCENT < 100, got %q", s)
+	}
+	m[name] = p
+	return nil
+}
+
+func main() {
+	o := options{mix: mixFlag{}}
+	flag.StringVar(&o.workers, "workers", "", "workers folder holding wasm/worker.config.json (default: build the worker into the user cache)")
+	flag.IntVar(&o.concurrency, "c", 64, "invocations kept in flight")
+	flag.IntVar(&o.n, "n", 10000, "invocations to measure (with -cold: cold starts)")
+	flag.IntVar(&o.warmup, "warmup", 500, "invocations before measuring")
+	flag.BoolVar(&o.echo, "echo", false, "the worker answers without running wasm (WASMWORKER_BENCH_ECHO=1): the protocol baseline")
+	flag.BoolVar(&o.cold, "cold", false, "measure cold start: worker process start, load of every function of the app, first response")
+	flag.StringVar(&o.coldCache, "cache", "warm", "with -cold: compilation cache \"warm\" (filled by a first start) or \"empty\" (a new one per start)")
+	flag.StringVar(&o.path, "path", "", "HTTP trigger: request path (default /api/<route> with every {param} set to \"x\")")
+	flag.StringVar(&o.method, "method", "GET", "HTTP trigger: request method")
+	flag.StringVar(&o.body, "body", "", "HTTP trigger: request body")
+	flag.StringVar(&o.message, "message", `{"task":"bench"}`, "queue trigger: the message")
+	flag.Var(o.mix, "mix", "NAME=PERCENT: also invoke function NAME for PERCENT % of invocations (repeatable; e.g. hostile guests for a soak)")
+	flag.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: wasmload [flags] APPDIR FUNCTION\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 2 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	o.appDir, o.fn = flag.Arg(0), flag.Arg(1)
+	if err := run(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "wasmload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	app, err := funcapp.LoadApp(o.appDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range app.Errors {
+		return fmt.Errorf("app %s: %w", app.Dir, e)
+	}
+	target := app.Function(o.fn)
+	if target == nil {
+		return fmt.Errorf("app %s has no function %q", app.Dir, o.fn)
+	}
+	workers := o.workers
+	if workers == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		if workers, err = apphost.BuildWorker(ctx, app.Dir, filepath.Join(cache, "wasmload", "workers")); err != nil {
+			return err
+		}
+	}
+	cfg, err := host.FindWorker(workers, "wasm")
+	if err != nil {
+		return err
+	}
+	if o.cold {
+		return coldStart(ctx, o, app, target, cfg, out)
+	}
+	return load(ctx, o, app, target, cfg, out)
+}
+
+// start starts a worker and loads fns.
+func start(ctx context.Context, app *funcapp.App, cfg *host.WorkerConfig, env []string, fns []*funcapp.Function) (*host.Worker, map[string]string, error) {
+	w, err := host.StartWorker(ctx, host.WorkerOptions{
+		StartOptions:    host.StartOptions{Config: cfg, AppDir: app.Dir, Env: env},
+		FunctionTimeout: app.Host.FunctionTimeout,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	loaded, err := w.Load(ctx, fns)
+	if err != nil {
+		w.Terminate(time.Second)
+		return nil, nil, err
+	}
+	ids := map[string]string{}
+	for _, l := range loaded {
+		if l.Err != nil {
+			w.Terminate(time.Second)
+			return nil, nil, fmt.Errorf("load %s: %w", l.Function.Name, l.Err)
+		}
+		ids[l.Function.Name] = l.ID
+	}
+	return w, ids, nil
+}
+
+// requestFor builds the InvocationRequest the host would send to fn.
+type requestFor func(id string) *rpc.InvocationRequest
+
+func builder(o options, app *funcapp.App, fn *funcapp.Function, caps httpbind.Capabilities) (requestFor, error) {
+	trig := fn.Trigger()
+	if trig == nil {
+		return nil, fmt.Errorf("function %s has no trigger binding", fn.Name)
+	}
+	switch strings.ToLower(trig.Type) {
+	case "httptrigger":
+		return httpBuilder(o, app, fn, *trig, caps)
+	case "queuetrigger":
+		msg := o.message
+		return func(id string) *rpc.InvocationRequest {
+			now := `"` + time.Now().UTC().Format(time.RFC3339Nano) + `"`
+			return &rpc.InvocationRequest{
+				InvocationId: host.NewInvocationID(),
+				FunctionId:   id,
+				InputData:    []*rpc.ParameterBinding{{Name: trig.Name, RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_String_{String_: msg}}}}},
+				TriggerMetadata: map[string]*rpc.TypedData{
+					"QueueTrigger":    {Data: &rpc.TypedData_String_{String_: msg}},
+					"DequeueCount":    {Data: &rpc.TypedData_Json{Json: "1"}},
+					"Id":              {Data: &rpc.TypedData_String_{String_: host.NewGUID()}},
+					"PopReceipt":      {Data: &rpc.TypedData_String_{String_: "AgAAAAMAAAAAAAAA"}},
+					"InsertionTime":   {Data: &rpc.TypedData_Json{Json: now}},
+					"NextVisibleTime": {Data: &rpc.TypedData_Json{Json: now}},
+					"ExpirationTime":  {Data: &rpc.TypedData_Json{Json: now}},
+				},
+			}
+		}, nil
+	case "timertrigger":
+		return func(id string) *rpc.InvocationRequest {
+			timer := `{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}`
+			return &rpc.InvocationRequest{
+				InvocationId: host.NewInvocationID(),
+				FunctionId:   id,
+				InputData:    []*rpc.ParameterBinding{{Name: trig.Name, RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Json{Json: timer}}}}},
+			}
+		}, nil
+	}
+	return nil, fmt.Errorf("function %s: wasmload drives HTTP, queue and timer triggers, not %q", fn.Name, trig.Type)
+}
+
+var paramRE = regexp.MustCompile(`\{[^}]*\}`)
+
+func httpBuilder(o options, app *funcapp.App, fn *funcapp.Function, trig funcapp.Binding, caps httpbind.Capabilities) (requestFor, error) {
+	tmpl := trig.Str("route")
+	if tmpl == "" {
+		tmpl = fn.Name
+	}
+	prefix := strings.Trim(app.Host.RoutePrefix, "/")
+	path := o.path
+	if path == "" {
+		path = "/" + strings.TrimPrefix(prefix+"/"+paramRE.ReplaceAllString(tmpl, "x"), "/")
+	}
+	rt, err := route.Parse(tmpl)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: route %q: %w", fn.Name, tmpl, err)
+	}
+	params, ok := rt.Match(strings.TrimPrefix(strings.TrimPrefix(path, "/"+prefix), "/"))
+	if !ok {
+		return nil, fmt.Errorf("function %s: path %s does not match its route %q (prefix %q)", fn.Name, path, tmpl, prefix)
+	}
+	body := []byte(o.body)
+	return func(id string) *rpc.InvocationRequest {
+		r := httptest.NewRequest(o.method, "http://localhost:7071"+path, bytes.NewReader(body))
+		req := httpbind.Request(r, body, params, caps)
+		return &rpc.InvocationRequest{
+			InvocationId:    host.NewInvocationID(),
+			FunctionId:      id,
+			InputData:       []*rpc.ParameterBinding{{Name: trig.Name, RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Http{Http: req}}}}},
+			TriggerMetadata: httpbind.TriggerMetadata(r, body, params, req, trig.Name, caps),
+		}
+	}, nil
+}
+
+// report is what a load run measured.
+type report struct {
+	Function    string             `json:"function"`
+	Echo        bool               `json:"echo"`
+	Concurrency int                `json:"concurrency"`
+	Invocations int                `json:"invocations"`
+	Failures    int                `json:"failures"`
+	FirstError  string             `json:"firstError,omitempty"`
+	Mixed       map[string]int     `json:"mixed,omitempty"`
+	Seconds     float64            `json:"seconds"`
+	PerSecond   float64            `json:"perSecond"`
+	LatencyMS   map[string]float64 `json:"latencyMs"`
+	RSSStartKiB int64              `json:"rssStartKiB"`
+	RSSEndKiB   int64              `json:"rssEndKiB"`
+}
+
+func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
+	if o.concurrency < 1 || o.n < 1 {
+		return errors.New("-c and -n must be at least 1")
+	}
+	env := os.Environ()
+	if o.echo {
+		env = append(env, "WASMWORKER_BENCH_ECHO=1")
+	}
+	fns := []*funcapp.Function{target}
+	for name := range o.mix {
+		f := app.Function(name)
+		if f == nil {
+			return fmt.Errorf("-mix: app has no function %q", name)
+		}
+		fns = append(fns, f)
+	}
+	w, ids, err := start(ctx, app, cfg, env, fns)
+	if err != nil {
+		return err
+	}
+	defer w.Terminate(5 * time.Second)
+	caps := httpbind.Capabilities(w.Capabilities())
+	type choice struct {
+		name string
+		pct  float64
+		req  requestFor
+	}
+	var mix []choice
+	for name, pct := range o.mix {
+		b, err := builder(o, app, app.Function(name), caps)
+		if err != nil {
+			return err
+		}
+		mix = append(mix, choice{name, pct, b})
+	}
+	main, err := builder(o, app, target, caps)
+	if err != nil {
+		return err
+	}
+
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		lat      = make([]time.Duration, 0, o.n)
+		failures int
+		firstErr string
+		mixed    = map[string]int{}
+	)
+	total := int64(o.warmup + o.n)
+	var startRSS int64
+	var began time.Time
+	worker := func() {
+		for {
+			i := next.Add(1)
+			if i > total {
+				return
+			}
+			if i == int64(o.warmup)+1 {
+				mu.Lock()
+				startRSS = rssKiB(w.Process().Pid())
+				began = time.Now()
+				mu.Unlock()
+			}
+			name, build, id := target.Name, main, ids[target.Name]
+			if len(mix) > 0 {
+				r := rand.Float64() * 100
+				for _, c := range mix {
+					if r < c.pct {
+						name, build, id = c.name, c.req, ids[c.name]
+						break
+					}
+					r -= c.pct
+				}
+			}
+			t0 := time.Now()
+			resp, err := w.Invoke(ctx, build(id), nil)
+			d := time.Since(t0)
+			if err != nil {
+				// The worker is gone or the stream broke: nothing more can be measured.
+				mu.Lock()
+				if firstErr == "" {
+					firstErr = err.Error()
+				}
+				failures++
+				mu.Unlock()
+				return
+			}
+			if i <= int64(o.warmup) {
+				continue
+			}
+			mu.Lock()
+			if name != target.Name {
+				mixed[name]++
+			} else {
+				lat = append(lat, d)
+				if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+					failures++
+					if firstErr == "" {
+						firstErr = resp.GetResult().GetException().GetMessage()
+					}
+				}
+			}
+			mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	for range o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+	r := report{
+		Function: target.Name, Echo: o.echo, Concurrency: o.concurrency,
+		Invocations: len(lat), Failures: failures, FirstError: firstErr, Mixed: mixed,
+		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)+sum(mixed)) / elapsed.Seconds(),
+		LatencyMS: percentiles(lat), RSSStartKiB: startRSS, RSSEndKiB: rssKiB(w.Process().Pid()),
+	}
+	return print(out, o.jsonOut, r)
+}
+
+func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
+	tmp, err := os.MkdirTemp("", "wasmload-cold-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	once := func(cacheDir string) (time.Duration, error) {
+		env := append(os.Environ(), "WASMWORKER_CACHE_DIR="+cacheDir)
+		t0 := time.Now()
+		w, ids, err := start(ctx, app, cfg, env, app.Functions)
+		if err != nil {
+			return 0, err
+		}
+		defer w.Terminate(5 * time.Second)
+		build, err := builder(o, app, target, httpbind.Capabilities(w.Capabilities()))
+		if err != nil {
+			return 0, err
+		}
+		resp, err := w.Invoke(ctx, build(ids[target.Name]), nil)
+		d := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+			return 0, fmt.Errorf("first invocation failed: %s", resp.GetResult().GetException().GetMessage())
+		}
+		return d, nil
+	}
+	warm := filepath.Join(tmp, "warm")
+	if o.coldCache == "warm" {
+		if _, err := once(warm); err != nil { // fills the cache
+			return err
+		}
+	} else if o.coldCache != "empty" {
+		return fmt.Errorf("-cache must be warm or empty, not %q", o.coldCache)
+	}
+	var ds []time.Duration
+	for i := range o.n {
+		dir := warm
+		if o.coldCache == "empty" {
+			dir = filepath.Join(tmp, "empty"+strconv.Itoa(i))
+		}
+		d, err := once(dir)
+		if err != nil {
+			return err
+		}
+		ds = append(ds, d)
+	}
+	res := map[string]any{
+		"function": target.Name, "functions": len(app.Functions), "cache": o.coldCache,
+		"starts": len(ds), "coldStartMs": percentiles(ds),
+	}
+	if o.jsonOut {
+		return json.NewEncoder(out).Encode(res)
+	}
+	p := res["coldStartMs"].(map[string]float64)
+	_, err = fmt.Fprintf(out, "cold start of %s (%d functions, %s cache), %d starts: p50 %.1f ms, min %.1f ms, max %.1f ms\n",
+		target.Name, len(app.Functions), o.coldCache, len(ds), p["p50"], p["min"], p["max"])
+	return err
+}
+
+func print(out io.Writer, asJSON bool, r report) error {
+	if asJSON {
+		return json.NewEncoder(out).Encode(r)
+	}
+	mode := "wasm"
+	if r.Echo {
+		mode = "echo (no wasm)"
+	}
+	fmt.Fprintf(out, "%s, %s, concurrency %d: %d invocations in %.2f s = %.0f/s\n", r.Function, mode, r.Concurrency, r.Invocations, r.Seconds, r.PerSecond)
+	l := r.LatencyMS
+	fmt.Fprintf(out, "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", l["p50"], l["p90"], l["p99"], l["max"])
+	if len(r.Mixed) > 0 {
+		fmt.Fprintf(out, "mixed in: %v\n", r.Mixed)
+	}
+	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end\n", r.RSSStartKiB, r.RSSEndKiB)
+	if r.Failures > 0 {
+		fmt.Fprintf(out, "FAILURES: %d (first: %s)\n", r.Failures, r.FirstError)
+		return fmt.Errorf("%d invocations of %s failed", r.Failures, r.Function)
+	}
+	return nil
+}
+
+func percentiles(ds []time.Duration) map[string]float64 {
+	if len(ds) == 0 {
+		return map[string]float64{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(q float64) float64 {
+		return float64(s[min(len(s)-1, int(q*float64(len(s))))].Microseconds()) / 1000
+	}
+	return map[string]float64{"min": at(0), "p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": float64(s[len(s)-1].Microseconds()) / 1000}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// rssKiB reads a process's resident set size from /proc (0 where there is none).
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

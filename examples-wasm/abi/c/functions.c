@@ -1,0 +1,43 @@
+/* functions.c: two Azure Functions in one ABI v1 module, written with the C
+ * SDK (abi/sdk/c). HttpHello/function.json uses entry point "hello",
+ * ProcessJob/function.json uses "process_job". Build: ../build.sh c */
+#include <stdio.h>
+#include <string.h>
+
+#include "wasmworker.h"
+
+/* hello greets the name given in the query, the route or the body. */
+static int hello(void) {
+  const char *name = ww_query("name");
+  ww_value body;
+  if (!*name) name = ww_param("name");
+  if (!*name && ww_body(&body) == 0 && body.len > 0) name = body.data;
+  if (!*name) name = "world";
+  ww_logf(WW_INFO, "greeting %s", name);
+  size_t n = strlen(name) + 16;
+  char *text = ww_alloc(n); /* freed when the invocation ends */
+  if (!text) return 1;
+  snprintf(text, n, "Hello, %s!", name);
+  ww_http_header("content-type", "text/plain; charset=utf-8");
+  return ww_http_body_str(text);
+}
+WW_FUNCTION(hello, hello)
+
+/* process_job handles a queue message and writes a result message to the
+ * "result" output binding. An empty message fails, so the queue retries. */
+static int process_job(void) {
+  ww_value msg, count, id;
+  if (ww_input("msg", &msg) != 0 || msg.len == 0) {
+    ww_set_error("empty job message");
+    return 1;
+  }
+  /* DequeueCount arrives as JSON text ("1"); Id as a string. */
+  const char *attempt = ww_metadata("DequeueCount", &count) == 0 ? count.data : "?";
+  ww_logf(WW_INFO, "processed job %s", ww_metadata("Id", &id) == 0 ? id.data : "?");
+  size_t n = msg.len + strlen(attempt) + 32;
+  char *result = ww_alloc(n);
+  if (!result) return 1;
+  int len = snprintf(result, n, "done: %s (attempt %s)", msg.data, attempt);
+  return ww_set_output("result", WW_STRING, result, (size_t)len);
+}
+WW_FUNCTION(process_job, process_job)
