@@ -569,3 +569,69 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 		t.Fatalf("compilation cache %s holds %d files (err %v); the load should have stored the compiled module", cache, files, err)
 	}
 }
+
+// TestProtocolFaults sends what a confused or buggy host might: every
+// InvocationRequest still gets exactly one answer and the worker serves on.
+func TestProtocolFaults(t *testing.T) {
+	h := startWorker(t, testApp)
+	h.initWorker()
+	ids := h.mustLoad("Sleep", "Echo")
+
+	t.Run("duplicate invocation id", func(t *testing.T) {
+		first := queueRequest(ids["Sleep"], "msg", "500", 1)
+		h.sendInvocation(first)
+		dup := queueRequest(ids["Sleep"], "msg", "1", 1)
+		dup.InvocationId = first.InvocationId
+		h.sendInvocation(dup)
+		a, _ := h.awaitResponse(first.InvocationId, 30*time.Second)
+		b, _ := h.awaitResponse(first.InvocationId, 30*time.Second)
+		statuses := []rpc.StatusResult_Status{a.GetResult().GetStatus(), b.GetResult().GetStatus()}
+		// The duplicate is refused at once, so it is answered first.
+		if statuses[0] != rpc.StatusResult_Failure || !strings.Contains(a.GetResult().GetException().GetMessage(), "duplicate") {
+			t.Errorf("first answer %v: want the duplicate refused", a.GetResult())
+		}
+		if statuses[1] != rpc.StatusResult_Success || b.GetReturnValue().GetString_() != "slept 500ms" {
+			t.Errorf("second answer %v: want the original invocation's result", b)
+		}
+	})
+	t.Run("cancel for an unknown id", func(t *testing.T) {
+		h.send(&rpc.StreamingMessage{Content: &rpc.StreamingMessage_InvocationCancel{InvocationCancel: &rpc.InvocationCancel{InvocationId: host.NewInvocationID()}}})
+		resp, _ := h.invoke(queueRequest(ids["Sleep"], "msg", "1", 1), 30*time.Second)
+		if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+			t.Errorf("invocation after a stray cancel: %v", resp.GetResult())
+		}
+	})
+	t.Run("TypedData with no case set", func(t *testing.T) {
+		req := &rpc.InvocationRequest{
+			FunctionId: ids["Echo"],
+			InputData:  []*rpc.ParameterBinding{{Name: "req", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{}}}},
+			TriggerMetadata: map[string]*rpc.TypedData{
+				"id":    {},
+				"Query": {},
+			},
+		}
+		resp, _ := h.invoke(req, 30*time.Second)
+		if resp.GetResult() == nil {
+			t.Fatalf("response without a result: %v", resp)
+		}
+		// The guest gets an empty value and decides; here it fails, and says why.
+		if r := resp.GetResult(); r.GetStatus() == rpc.StatusResult_Failure && !strings.Contains(r.GetException().GetMessage(), "Echo") {
+			t.Errorf("failure should name the function and the cause: %v", r)
+		}
+	})
+	t.Run("parameter binding with no data", func(t *testing.T) {
+		req := &rpc.InvocationRequest{
+			FunctionId: ids["Sleep"],
+			InputData:  []*rpc.ParameterBinding{{Name: "msg"}, {}},
+		}
+		resp, _ := h.invoke(req, 30*time.Second)
+		if resp.GetResult() == nil {
+			t.Fatalf("response without a result: %v", resp)
+		}
+	})
+	// Still healthy.
+	resp, _ := h.invoke(httpRequest(ids["Echo"], "GET", "http://localhost/api/echo/7", map[string]string{"id": "7"}, nil, nil, nil), 30*time.Second)
+	if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+		t.Errorf("Echo after protocol faults: %v", resp.GetResult())
+	}
+}
