@@ -2,24 +2,97 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 )
 
-// This file holds the one choice of how a running guest is stopped when its
-// context ends. Today it is wazero's WithCloseOnContextDone, which checks at
-// every loop header and function entry and costs about 2x on command
-// invocations and up to 100x on tight loops (guest-toolchains.md §5). A
-// cheaper guard is issue #4: replace runtimeConfig (and, if needed, the way
-// RunCommand derives its context) and nothing else has to change.
+// This file holds how a running guest is stopped when its context ends.
+//
+// By default a module is instrumented at load (instrument.go): every loop
+// header and function entry counts down a fuel global and, every
+// guardInterval times, calls yieldFunc, which stops the guest if the run's
+// context has ended. That costs a few percent on CPU-bound code, where
+// wazero's WithCloseOnContextDone costs up to 100x (BENCHMARKS.md,
+// "Deadline guard"). A module the instrumentation cannot handle runs with
+// WithCloseOnContextDone instead: slower, just as safe.
+
+// guardMode is how a module's guests are stopped.
+type guardMode int
+
+const (
+	// guardFuel instruments the module (the default).
+	guardFuel guardMode = iota
+	// guardCloseOnDone uses wazero's WithCloseOnContextDone.
+	guardCloseOnDone
+	// guardNone cannot stop a guest at all, nor let the Go collector stop
+	// it: for benchmarks only.
+	guardNone
+)
+
+func (g guardMode) String() string {
+	switch g {
+	case guardFuel:
+		return "fuel"
+	case guardCloseOnDone:
+		return "close-on-context-done"
+	}
+	return "none"
+}
 
 // runtimeConfig returns the configuration of one Module's wazero runtime.
-func runtimeConfig(cache wazero.CompilationCache, memoryPages uint32) wazero.RuntimeConfig {
+func runtimeConfig(cache wazero.CompilationCache, memoryPages uint32, g guardMode) wazero.RuntimeConfig {
 	return wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(cache).
 		WithMemoryLimitPages(memoryPages).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(g == guardCloseOnDone)
+}
+
+// instantiateGuard provides the function instrumented code calls.
+func instantiateGuard(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(guardModule).
+		NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(yieldFunc), nil, nil).
+		Export(guardFunc).
+		Instantiate(ctx)
+	return err
+}
+
+// yieldFunc is called by instrumented guests every guardInterval loop
+// iterations or calls, with the context of the run. It stops the guest when
+// the context has ended, or its deadline has passed: the timer that ends
+// the context may be due on the guest's own (busy) P and so run late. Being
+// Go code, it also lets the Go scheduler and garbage collector stop the
+// guest's goroutine.
+func yieldFunc(ctx context.Context, _ []uint64) {
+	if err := ctx.Err(); err != nil {
+		code := sys.ExitCodeContextCanceled
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = sys.ExitCodeDeadlineExceeded
+		}
+		panic(sys.NewExitError(code))
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	}
+}
+
+// awaitDeadline waits (briefly) for ctx to end when its deadline has passed
+// but its timer has not run yet, so that its error and cause are set.
+func awaitDeadline(ctx context.Context) {
+	d, ok := ctx.Deadline()
+	if !ok || ctx.Err() != nil || time.Now().Before(d) {
+		return
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // sleeper returns the guest's sleep (WASI poll_oneoff on a clock): real

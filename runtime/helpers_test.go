@@ -15,12 +15,14 @@ import (
 )
 
 // testEngine is shared by the tests so that each guest is compiled once
-// per test binary (its cache is in memory).
+// per test binary. Its compilation cache is on disk next to the built test
+// guests, so that later runs (a Go guest takes seconds to compile under
+// -race) start warm.
 var testEngine *Engine
 
 func TestMain(m *testing.M) {
 	var err error
-	testEngine, err = NewEngine(Config{CacheDir: CacheOff, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	testEngine, err = NewEngine(Config{CacheDir: filepath.Join(wasmbuild.CacheDir(), "wazero"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

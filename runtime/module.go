@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -23,6 +24,7 @@ const (
 	DefaultMaxStdoutBytes = 16 << 20 // 16 MiB
 	DefaultMaxStderrLine  = 8 << 10  // 8 KiB
 	DefaultMaxStderrBytes = 1 << 20  // 1 MiB
+	DefaultMaxInstances   = 16
 
 	// MaxMemoryPages is the largest memory a wasm32 module can address (4 GiB).
 	MaxMemoryPages = 65536
@@ -44,6 +46,14 @@ type Limits struct {
 	// MaxStderrBytes bounds the stderr forwarded per run (default 1 MiB);
 	// later lines are counted and dropped, and the run goes on.
 	MaxStderrBytes int
+	// MaxInstances bounds the instances running at once (default 16). A
+	// RunCommand that finds them all busy waits for one to finish, until
+	// its context ends; it then fails naming this limit.
+	MaxInstances int
+	// Timeout, when positive, is the longest one run may take (the
+	// instance's time included). RunCommand applies it on top of its
+	// context's own deadline; 0 leaves only the context's.
+	Timeout time.Duration
 }
 
 func (l Limits) withDefaults() (Limits, error) {
@@ -61,6 +71,7 @@ func (l Limits) withDefaults() (Limits, error) {
 		{"MaxStdoutBytes", &l.MaxStdoutBytes, DefaultMaxStdoutBytes},
 		{"MaxStderrLine", &l.MaxStderrLine, DefaultMaxStderrLine},
 		{"MaxStderrBytes", &l.MaxStderrBytes, DefaultMaxStderrBytes},
+		{"MaxInstances", &l.MaxInstances, DefaultMaxInstances},
 	} {
 		switch {
 		case *f.v < 0:
@@ -68,6 +79,9 @@ func (l Limits) withDefaults() (Limits, error) {
 		case *f.v == 0:
 			*f.v = f.def
 		}
+	}
+	if l.Timeout < 0 {
+		return l, fmt.Errorf("limit Timeout is negative (%v)", l.Timeout)
 	}
 	return l, nil
 }
@@ -79,6 +93,9 @@ type Module struct {
 	engine *Engine
 	path   string
 	lim    Limits
+	grants Grants
+	guard  guardMode
+	slots  chan struct{} // one token per running instance, cap lim.MaxInstances
 	rt     wazero.Runtime
 	cm     wazero.CompiledModule
 	base   wazero.ModuleConfig
@@ -91,6 +108,10 @@ func (m *Module) Path() string { return m.path }
 
 // Limits returns the limits of the module's instances, defaults filled in.
 func (m *Module) Limits() Limits { return m.lim }
+
+// Grants returns the capabilities granted to the module's instances, host
+// paths made absolute.
+func (m *Module) Grants() Grants { return m.grants }
 
 // Close releases the compiled code and the module's runtime. Runs still in
 // progress fail; later RunCommand calls fail with Kind Instantiate.
@@ -107,10 +128,25 @@ func (m *Module) Close(ctx context.Context) error {
 
 // Load reads the module at path, compiles it (once: the compiled code is
 // kept in the Engine's cache, on disk unless disabled) and checks that it is
-// a WASI command this package can run within lim. Every error names the file
+// a WASI command this package can run within lim. Its instances get no
+// capabilities beyond those listed on Grants. Every error names the file
 // and says what to change.
 func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, error) {
+	return e.LoadWithGrants(ctx, path, lim, Grants{})
+}
+
+// LoadWithGrants is Load with capabilities granted to the module's
+// instances. A granted host directory that does not exist fails the load.
+func (e *Engine) LoadWithGrants(ctx context.Context, path string, lim Limits, g Grants) (*Module, error) {
+	return e.load(ctx, path, lim, g, guardFuel)
+}
+
+func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, guard guardMode) (*Module, error) {
 	lim, err := lim.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
+	}
+	g, err = g.check()
 	if err != nil {
 		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
 	}
@@ -135,7 +171,17 @@ func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, er
 	if e.closed {
 		return nil, fmt.Errorf("load wasm module %s: engine is closed", path)
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages))
+	code := bin
+	if guard == guardFuel {
+		if code, err = instrument(bin, guardInterval); err != nil {
+			if scanErr == nil {
+				e.log.Warn("wasm module cannot be instrumented for the deadline guard; it runs with wazero's slower WithCloseOnContextDone",
+					"module", path, "error", err)
+			}
+			code, guard = bin, guardCloseOnDone
+		}
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
 	ok := false
 	defer func() {
 		if !ok {
@@ -149,18 +195,36 @@ func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, er
 	if _, err := rt.InstantiateModule(ctx, wasi, wazero.NewModuleConfig()); err != nil {
 		return nil, fmt.Errorf("load wasm module %s: instantiate WASI host module: %w", path, err)
 	}
-	cm, err := rt.CompileModule(ctx, bin)
+	if guard == guardFuel {
+		if err := instantiateGuard(ctx, rt); err != nil {
+			return nil, fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err)
+		}
+	}
+	cm, err := rt.CompileModule(ctx, code)
+	if err != nil && guard == guardFuel {
+		// The instrumented module does not compile: either the module is
+		// invalid (the retry reports why) or instrument has a bug.
+		_ = rt.Close(context.Background())
+		ok = true // closed already
+		m, err2 := e.load(ctx, path, lim, g, guardCloseOnDone)
+		if err2 == nil {
+			e.log.Warn("instrumented wasm module does not compile; it runs with wazero's slower WithCloseOnContextDone",
+				"module", path, "error", err)
+		}
+		return m, err2
+	}
 	if err != nil {
 		if scanErr != nil {
 			return nil, fail("is not a valid WebAssembly binary (truncated or corrupt?): %w", err)
 		}
 		return nil, fail("does not compile: %w", err)
 	}
-	if problems := checkCommand(cm, sum, wasi.ExportedFunctions()); len(problems) > 0 {
+	if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
 		return nil, fail("%s", strings.Join(problems, "; "))
 	}
 
-	m := &Module{engine: e, path: path, lim: lim, rt: rt, cm: cm,
+	m := &Module{engine: e, path: path, lim: lim, grants: g, guard: guard, rt: rt, cm: cm,
+		slots:  make(chan struct{}, lim.MaxInstances),
 		hasMem: len(cm.ExportedMemories()) > 0 || len(cm.ImportedMemories()) > 0 || (sum != nil && sum.hasMem)}
 	m.base = wazero.NewModuleConfig().
 		WithName("").
@@ -169,6 +233,9 @@ func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, er
 		WithRandSource(crand.Reader).
 		WithSysWalltime().
 		WithSysNanotime()
+	if fc := g.fsConfig(); fc != nil {
+		m.base = m.base.WithFSConfig(fc)
+	}
 	e.add(m)
 	ok = true
 	return m, nil
@@ -194,7 +261,7 @@ func readModule(path string) ([]byte, error) {
 // checkCommand lists why cm cannot run as a WASI command here: imports
 // other than WASI preview1 functions, WASI functions wazero does not have
 // (or with another signature), and a missing or odd _start.
-func checkCommand(cm wazero.CompiledModule, sum *wasmSummary, wasi map[string]api.FunctionDefinition) []string {
+func checkCommand(cm wazero.CompiledModule, sum *wasmSummary, wasi map[string]api.FunctionDefinition, guarded bool) []string {
 	var problems, foreign, unknownWASI []string
 	seen := map[string]bool{}
 	addForeign := func(s string) {
@@ -205,6 +272,9 @@ func checkCommand(cm wazero.CompiledModule, sum *wasmSummary, wasi map[string]ap
 	}
 	for _, f := range cm.ImportedFunctions() {
 		mod, name, _ := f.Import()
+		if guarded && mod == guardModule {
+			continue // added by instrument
+		}
 		if mod != wasi_snapshot_preview1.ModuleName {
 			addForeign(mod + "." + name)
 			continue

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -88,8 +89,13 @@ type RunError struct {
 	// Path is the module's file.
 	Path string
 	// Limit is the limit that was hit, for StdoutLimit (bytes) and
-	// MemoryLimit (pages).
+	// MemoryLimit (pages), and Limits.MaxInstances when a run ended while
+	// waiting for a free instance.
 	Limit int
+	// Deadline is the time the run had, from the start of RunCommand to its
+	// context's deadline, when it failed with DeadlineExceeded (0 if the
+	// context had no deadline).
+	Deadline time.Duration
 }
 
 // Error returns one paragraph: what happened, the detail, and the last
@@ -110,11 +116,15 @@ func (e *RunError) Error() string {
 	case Canceled:
 		b.WriteString(" was stopped because the invocation was canceled")
 	case DeadlineExceeded:
-		b.WriteString(" was stopped because the invocation's deadline passed")
+		if e.Deadline > 0 {
+			fmt.Fprintf(&b, " was stopped: invocation deadline of %v exceeded", e.Deadline.Round(time.Millisecond))
+		} else {
+			b.WriteString(" was stopped: invocation deadline exceeded")
+		}
 	case StdoutLimit:
-		fmt.Fprintf(&b, " was stopped for writing more than %d bytes to stdout (the function's limit)", e.Limit)
+		fmt.Fprintf(&b, " was stopped: stdout limit of %s (%d bytes) exceeded", bytesString(int64(e.Limit)), e.Limit)
 	case MemoryLimit:
-		fmt.Fprintf(&b, " ran out of memory (limit %d pages = %s)", e.Limit, pagesString(uint64(e.Limit)))
+		fmt.Fprintf(&b, " ran out of memory: memory limit of %s (%d pages) exceeded", pagesString(uint64(e.Limit)), e.Limit)
 	case Instantiate:
 		b.WriteString(" could not be instantiated")
 	default:
@@ -141,13 +151,42 @@ func oneLine(s string) string {
 // RunCommand runs the module once as a WASI command: it instantiates a fresh
 // instance with in, calls _start and closes the instance. Exit code 0 is
 // success; every failure is a *RunError. When ctx is canceled or its
-// deadline passes, the guest is stopped, even in an endless loop.
+// deadline (or Limits.Timeout) passes, the guest is stopped, even in an
+// endless loop or its start function. When Limits.MaxInstances runs are
+// already going, RunCommand waits for one to end, until ctx ends.
 func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandOutput, err error) {
 	if m.closed.Load() {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module was closed"}
 	}
 	if err := checkInput(in); err != nil {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
+	}
+	budget := time.Duration(0) // the time the run has, for messages
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d)
+	}
+	if t := m.lim.Timeout; t > 0 && (budget == 0 || t < budget) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, t, &timeoutError{limit: t})
+		defer cancel()
+		budget = t
+	}
+	if err := m.acquire(ctx); err != nil {
+		err.Deadline = budget
+		return nil, err
+	}
+	defer m.release()
+	defer func() {
+		if re, ok := err.(*RunError); ok && re.Kind == DeadlineExceeded {
+			re.Deadline = budget
+		}
+	}()
+	if k, done := ctxKind(ctx); done { // do not make an instance for nothing
+		re := &RunError{Kind: k, Path: m.path, Detail: "the guest never started: the invocation had ended before"}
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			re.Detail += "; " + cause.Error()
+		}
+		return nil, re
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -191,8 +230,14 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 		if m.closed.Load() {
 			re.Detail = "the module was closed"
 		}
+		awaitDeadline(ctx) // a start function stopped by the guard
 		if k, ok := ctxKind(ctx); ok {
 			re.Kind = k
+			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				re.Detail = cause.Error()
+			} else {
+				re.Detail = "stopped while the instance was being made (in its start function)"
+			}
 		}
 		return nil, re
 	}
@@ -203,7 +248,7 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 	_, callErr := start.Call(runCtx)
 	stderr.finish()
 	tail := stderr.lastLines()
-	if re := m.classify(ctx, runCtx, callErr, mod, tail); re != nil {
+	if re := m.classify(ctx, runCtx, callErr, mod, tail, stderr.lostHeadline()); re != nil {
 		re.Stdout = stdout.buf
 		return nil, re
 	}
@@ -211,10 +256,23 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 }
 
 // classify turns the result of _start into a *RunError, or nil on success.
-func (m *Module) classify(ctx, runCtx context.Context, err error, mod api.Module, tail []string) *RunError {
-	re := m.classifyErr(ctx, runCtx, err, mod, tail)
-	if re != nil {
-		re.StderrTail = tail
+// headline is the guest's fatal error line when it is no longer in tail.
+func (m *Module) classify(ctx, runCtx context.Context, err error, mod api.Module, tail []string, headline string) *RunError {
+	lines := tail
+	if headline != "" {
+		lines = append([]string{headline}, tail...)
+	}
+	re := m.classifyErr(ctx, runCtx, err, mod, lines)
+	if re == nil {
+		return nil
+	}
+	re.StderrTail = tail
+	if headline != "" && (re.Kind == Exit || re.Kind == Trap || re.Kind == MemoryLimit) {
+		if re.Detail == "" {
+			re.Detail = "the guest's error: " + headline
+		} else {
+			re.Detail += "; the guest's error: " + headline
+		}
 	}
 	return re
 }
@@ -224,7 +282,7 @@ func (m *Module) classifyErr(ctx, runCtx context.Context, err error, mod api.Mod
 	if errors.As(context.Cause(runCtx), &limErr) {
 		// Even if the guest ended normally after its write failed.
 		return &RunError{Kind: StdoutLimit, Path: m.path, Limit: limErr.limit,
-			Detail: fmt.Sprintf("stdout is limited to %d bytes per invocation; the output was cut there", limErr.limit)}
+			Detail: "the output was cut at the limit"}
 	}
 	if err == nil {
 		return nil
@@ -236,6 +294,7 @@ func (m *Module) classifyErr(ctx, runCtx context.Context, err error, mod api.Mod
 			return nil
 		}
 		if code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded {
+			awaitDeadline(ctx)
 			if k, ok := ctxKind(ctx); ok {
 				re := &RunError{Kind: k, Path: m.path}
 				if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
@@ -251,6 +310,38 @@ func (m *Module) classifyErr(ctx, runCtx context.Context, err error, mod api.Mod
 	re := &RunError{Kind: Trap, Path: m.path, Detail: firstLines(err.Error(), 12)}
 	m.checkMemory(re, mod, tail)
 	return re
+}
+
+// acquire takes one of the module's instance slots, waiting until ctx ends
+// if all are busy.
+func (m *Module) acquire(ctx context.Context) *RunError {
+	select {
+	case m.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case m.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		k, _ := ctxKind(ctx)
+		re := &RunError{Kind: k, Path: m.path, Limit: m.lim.MaxInstances,
+			Detail: fmt.Sprintf("the guest never started: it waited for a free instance, but the instance limit of %d concurrent instances was reached", m.lim.MaxInstances)}
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			re.Detail += "; " + cause.Error()
+		}
+		return re
+	}
+}
+
+func (m *Module) release() { <-m.slots }
+
+// timeoutError is the cause given to a run's context when Limits.Timeout
+// passes.
+type timeoutError struct{ limit time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("the function's Timeout limit of %v passed", e.limit)
 }
 
 // ctxKind reports whether ctx has ended, and how.
@@ -314,6 +405,23 @@ func (m *Module) memPages(mod api.Module) uint64 {
 		return uint64(mem.Size()) / pageSize
 	}
 	return 0
+}
+
+// bytesString formats a byte count for messages: "16 MiB", "1.5 KiB", "700 bytes".
+func bytesString(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func firstLines(s string, n int) string {

@@ -280,7 +280,7 @@ func TestMemoryBomb(t *testing.T) {
 		t.Errorf("limit = %d", re.Limit)
 	}
 	msg := re.Error()
-	if !strings.Contains(msg, "ran out of memory (limit 256 pages = 16 MiB)") || !strings.Contains(msg, "out of memory") {
+	if !strings.Contains(msg, "memory limit of 16 MiB (256 pages) exceeded") || !strings.Contains(msg, "out of memory") {
 		t.Errorf("message = %q", msg)
 	}
 	t.Log(msg)
@@ -299,7 +299,7 @@ func TestStdoutFloodStopped(t *testing.T) {
 	if len(re.Stdout) != limit || re.Limit != limit {
 		t.Errorf("kept %d bytes of stdout, limit %d; want %d", len(re.Stdout), re.Limit, limit)
 	}
-	if !strings.Contains(re.Error(), "more than 1048576 bytes to stdout") {
+	if !strings.Contains(re.Error(), "stdout limit of 1 MiB (1048576 bytes) exceeded") {
 		t.Errorf("message = %q", re.Error())
 	}
 }
@@ -330,7 +330,7 @@ func TestStderrFloodDroppedButRunSucceeds(t *testing.T) {
 		t.Errorf("second line = %q", lines[1])
 	}
 	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "... ") || !strings.Contains(last, "bytes of stderr dropped (limit 10000 bytes") {
+	if !strings.HasPrefix(last, "... ") || !strings.Contains(last, "bytes of stderr dropped: stderr limit of 9.8 KiB (10000 bytes) per run reached") {
 		t.Errorf("last line = %q", last)
 	}
 	if forwarded := total - len(last) - 1; forwarded > maxBytes {

@@ -13,7 +13,7 @@ import (
 type stdoutLimitError struct{ limit int }
 
 func (e *stdoutLimitError) Error() string {
-	return fmt.Sprintf("stdout limit of %d bytes exceeded", e.limit)
+	return fmt.Sprintf("stdout limit of %s (%d bytes) exceeded", bytesString(int64(e.limit)), e.limit)
 }
 
 // stdoutBuffer keeps up to limit bytes. The first write past the limit
@@ -63,7 +63,16 @@ type stderrLines struct {
 
 	tail  [tailLines][]byte // ring of the last lines (buffers are reused)
 	tailN int               // lines seen in total
+
+	// headline is the first line that reads like the guest's fatal error
+	// ("fatal error: …", "panic: …"), kept for messages when a long
+	// traceback pushes it out of the tail.
+	headline    string
+	headlineAge int // tailN when headline was seen
 }
+
+// headlinePrefixes start the lines guest runtimes print when they die.
+var headlinePrefixes = []string{"fatal error:", "panic:", "runtime: out of memory", "runtime: goroutine stack exceeds"}
 
 func (s *stderrLines) Write(p []byte) (int, error) {
 	n := len(p)
@@ -96,6 +105,14 @@ func (s *stderrLines) endLine(nl int) {
 	if s.cut > 0 {
 		text = trimPartialRune(text)
 		text = fmt.Appendf(text, " … [%d bytes cut]", raw-nl-len(text))
+	}
+	if s.headline == "" && len(text) > 0 && (text[0] == 'f' || text[0] == 'p' || text[0] == 'r' || text[0] == 't') {
+		for _, p := range headlinePrefixes {
+			if bytes.HasPrefix(text, []byte(p)) || (text[0] == 't' && bytes.Contains(text, []byte("' panicked at"))) {
+				s.headline, s.headlineAge = validUTF8(text), s.tailN
+				break
+			}
+		}
 	}
 	slot := &s.tail[s.tailN%tailLines]
 	*slot = append((*slot)[:0], text...)
@@ -134,8 +151,17 @@ func (s *stderrLines) finish() {
 		s.endLine(0)
 	}
 	if s.dropped > 0 && s.fn != nil {
-		s.fn(fmt.Sprintf("... %d bytes of stderr dropped (limit %d bytes per run)", s.dropped, s.maxBytes))
+		s.fn(fmt.Sprintf("... %d bytes of stderr dropped: stderr limit of %s (%d bytes) per run reached", s.dropped, bytesString(int64(s.maxBytes)), s.maxBytes))
 	}
+}
+
+// lostHeadline returns the guest's fatal error line if it is no longer in
+// the tail, else "".
+func (s *stderrLines) lostHeadline() string {
+	if s.headline == "" || s.tailN-s.headlineAge <= tailLines {
+		return ""
+	}
+	return s.headline
 }
 
 // lastLines returns the kept tail, oldest first.
