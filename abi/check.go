@@ -53,9 +53,10 @@ func (i Info) Entry(entryPoint string) (string, error) {
 // Check inspects a compiled module at load: it must declare ABI version 1
 // (SPEC.md §2.1), export its memory, import from "wasmworker" only functions
 // ABI v1 defines (with their exact signatures), and import nothing else but
-// WASI preview1. The error wraps ErrNotABI when the module declares no
-// version at all.
-func Check(cm wazero.CompiledModule) (Info, error) {
+// WASI preview1 and the host modules named in provided (for example a
+// runtime's own instrumentation). The error wraps ErrNotABI when the module
+// declares no version at all.
+func Check(cm wazero.CompiledModule, provided ...string) (Info, error) {
 	var info Info
 	exports := cm.ExportedFunctions()
 	var versions []int
@@ -99,6 +100,9 @@ func Check(cm wazero.CompiledModule) (Info, error) {
 			}
 		case "wasi_snapshot_preview1":
 		default:
+			if slices.Contains(provided, mod) {
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("it imports %s.%s; only wasi_snapshot_preview1 and %s are provided", mod, name, ImportModule))
 		}
 	}

@@ -30,6 +30,9 @@ type Grants struct {
 	// Dirs are the host directories the guest may use, each mounted at a
 	// path of the guest's filesystem.
 	Dirs []DirGrant
+	// Env is the environment of an ABI module's instances (set once per
+	// instance). Command runs take theirs from CommandInput.Env instead.
+	Env map[string]string
 }
 
 // DirGrant mounts one host directory into the guest.
@@ -53,7 +56,7 @@ func (g Grants) check() (Grants, error) {
 	if len(g.Dirs) == 0 {
 		return g, nil
 	}
-	out := Grants{Dirs: make([]DirGrant, 0, len(g.Dirs))}
+	out := Grants{Dirs: make([]DirGrant, 0, len(g.Dirs)), Env: g.Env}
 	seen := map[string]string{}
 	for _, d := range g.Dirs {
 		if d.Host == "" {

@@ -16,6 +16,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wasmworker/wasmworker/abi"
 )
 
 // Defaults for the zero fields of Limits.
@@ -50,6 +52,10 @@ type Limits struct {
 	// RunCommand that finds them all busy waits for one to finish, until
 	// its context ends; it then fails naming this limit.
 	MaxInstances int
+	// Isolate, for ABI modules, gives every invocation a fresh instance
+	// instead of a warm one from the module's pool (abi/SPEC.md §3).
+	// Command modules always get a fresh instance.
+	Isolate bool
 	// Timeout, when positive, is the longest one run may take (the
 	// instance's time included). RunCommand applies it on top of its
 	// context's own deadline; 0 leaves only the context's.
@@ -101,6 +107,7 @@ type Module struct {
 	base   wazero.ModuleConfig
 	hasMem bool // whether instances have a linear memory
 	closed atomic.Bool
+	abi    *abiModule // set for ABI modules (abimod.go); nil for commands
 }
 
 // Path returns the path the module was loaded from.
@@ -120,6 +127,9 @@ func (m *Module) Close(ctx context.Context) error {
 		return nil
 	}
 	m.engine.remove(m)
+	if m.abi != nil {
+		_ = m.abi.pool.Close(ctx)
+	}
 	if err := m.rt.Close(ctx); err != nil {
 		return fmt.Errorf("close wasm module %s: %w", m.path, err)
 	}
@@ -219,8 +229,16 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 		}
 		return nil, fail("does not compile: %w", err)
 	}
-	if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
-		return nil, fail("%s", strings.Join(problems, "; "))
+	info, abiErr := abi.Check(cm, guardModule)
+	isABI := abiErr == nil
+	switch {
+	case isABI:
+	case !errors.Is(abiErr, abi.ErrNotABI):
+		return nil, fail("%v", abiErr)
+	default:
+		if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
+			return nil, fail("%s", strings.Join(problems, "; "))
+		}
 	}
 
 	m := &Module{engine: e, path: path, lim: lim, grants: g, guard: guard, rt: rt, cm: cm,
@@ -235,6 +253,11 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 		WithSysNanotime()
 	if fc := g.fsConfig(); fc != nil {
 		m.base = m.base.WithFSConfig(fc)
+	}
+	if isABI {
+		if err := m.initABI(ctx, info); err != nil {
+			return nil, fmt.Errorf("load wasm module %s: %w", path, err)
+		}
 	}
 	e.add(m)
 	ok = true

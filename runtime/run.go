@@ -158,6 +158,9 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 	if m.closed.Load() {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module was closed"}
 	}
+	if m.abi != nil {
+		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module speaks the wasmworker ABI; run it with Invoke"}
+	}
 	if err := checkInput(in); err != nil {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmworker/wasmworker/abi"
 	"github.com/wasmworker/wasmworker/funcapp"
 	"github.com/wasmworker/wasmworker/proto/rpc"
 	"github.com/wasmworker/wasmworker/runtime"
@@ -21,6 +22,10 @@ type function struct {
 	meta *funcapp.Function
 	mod  *runtime.Module
 	err  error // load failure; invocations fail with it
+
+	pol      policy            // limits and grants from function.json
+	entry    string            // ABI modules: the export that serves this function
+	bindings []abi.BindingSpec // ABI modules: the function's bindings
 
 	active sync.WaitGroup // invocations running on mod
 }
@@ -102,10 +107,26 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 			meta.Name, filepath.Join(md.GetDirectory(), "function.json"))
 		return fn
 	}
-	mod, err := w.engine.Load(context.Background(), meta.ScriptFile, runtime.Limits{})
+	pol, err := sandboxPolicy(meta, w.appDirectory(), w.opts.MaxMessageBytes)
 	if err != nil {
 		fn.err = fmt.Errorf("function %q: %w", meta.Name, err)
 		return fn
+	}
+	fn.pol = pol
+	mod, err := w.engine.LoadWithGrants(context.Background(), meta.ScriptFile, pol.limits, pol.grants)
+	if err != nil {
+		fn.err = fmt.Errorf("function %q: %w", meta.Name, err)
+		return fn
+	}
+	if mod.Mode() == runtime.ABI {
+		if fn.entry, err = mod.Entry(meta.EntryPoint); err != nil {
+			_ = mod.Close(context.Background())
+			fn.err = fmt.Errorf("function %q: %w", meta.Name, err)
+			return fn
+		}
+		for _, b := range meta.Bindings {
+			fn.bindings = append(fn.bindings, abi.BindingSpec{Name: b.Name, Type: b.Type, Direction: b.Direction, DataType: b.DataType})
+		}
 	}
 	fn.mod = mod
 	return fn
@@ -172,4 +193,12 @@ func (w *Worker) closeFunctions(ctx context.Context) {
 			_ = fn.mod.Close(ctx)
 		}
 	}
+}
+
+// appDirectory is the function app root (the host's FunctionAppDirectory, or
+// the working directory).
+func (w *Worker) appDirectory() string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.appDir
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wasmworker/wasmworker/appbuild"
 	"github.com/wasmworker/wasmworker/funcapp"
 	"github.com/wasmworker/wasmworker/host"
+	"github.com/wasmworker/wasmworker/internal/wasmbuild"
 	"github.com/wasmworker/wasmworker/proto/rpc"
 )
 
@@ -27,6 +28,9 @@ var (
 	workersDir string // holds wasm/{wasmworker,worker.config.json}
 	testApp    string // worker/testdata/app, built
 	exampleApp string // examples-wasm/app, built
+	abiApps    string // examples-wasm/abi/<lang>, one app per SDK
+
+	abiLanguages = []string{"c", "rust", "assemblyscript", "go"}
 )
 
 func TestMain(m *testing.M) {
@@ -56,6 +60,10 @@ func setup(m *testing.M) (int, error) {
 	exampleApp = filepath.Join(tmp, "examples")
 	if _, err := appbuild.Build(ctx, filepath.Join("..", "examples-wasm", "app"), exampleApp); err != nil {
 		return 0, fmt.Errorf("build example app: %w", err)
+	}
+	abiApps = filepath.Join(tmp, "abi")
+	if err := copyABIExamples(abiApps); err != nil {
+		return 0, err
 	}
 	// One compilation cache for the whole run, as on a real machine.
 	os.Setenv("WASMWORKER_CACHE_DIR", filepath.Join(tmp, "cache"))
@@ -437,4 +445,25 @@ func queueRequest(functionID, name, message string, dequeueCount int) *rpc.Invoc
 			"PopReceipt":      str("AgAAAAMAAAAAAAAA"),
 		},
 	}
+}
+
+// copyABIExamples copies the ABI example apps of examples-wasm/abi (one per
+// SDK language) into dir, building the Go one, whose module is not committed.
+func copyABIExamples(dir string) error {
+	for _, lang := range abiLanguages {
+		src := filepath.Join("..", "examples-wasm", "abi", lang)
+		dst := filepath.Join(dir, lang)
+		if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+			return fmt.Errorf("copy ABI example %s: %w", lang, err)
+		}
+	}
+	wasm, err := wasmbuild.Go(filepath.Join("..", "examples-wasm", "abi", "go"), wasmbuild.Options{BuildMode: "c-shared"})
+	if err != nil {
+		return fmt.Errorf("build the Go ABI example: %w", err)
+	}
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "go", "functions.wasm"), b, 0o644)
 }

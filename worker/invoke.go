@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmworker/wasmworker/abi"
 	"github.com/wasmworker/wasmworker/abi/command"
 	"github.com/wasmworker/wasmworker/funcapp"
 	"github.com/wasmworker/wasmworker/proto/rpc"
@@ -139,11 +140,6 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 		defer cancel()
 	}
 
-	start := time.Now()
-	stdin, err := command.EncodeRequest(fn.meta, req, start.UTC(), newGUID())
-	if err != nil {
-		return failedResponse(req, fmt.Sprintf("%s: cannot encode the invocation for the guest: %v", fn.meta.Name, err), "InputError", false)
-	}
 	id := req.GetInvocationId()
 	select {
 	case w.runSem <- struct{}{}:
@@ -156,8 +152,17 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 		}
 		return resp
 	}
+	if fn.mod.Mode() == runtime.ABI {
+		return w.invokeABI(ctx, fn, req)
+	}
+	start := time.Now()
+	stdin, err := command.EncodeRequest(fn.meta, req, start.UTC(), newGUID())
+	if err != nil {
+		return failedResponse(req, fmt.Sprintf("%s: cannot encode the invocation for the guest: %v", fn.meta.Name, err), "InputError", false)
+	}
 	out, err := fn.mod.RunCommand(ctx, runtime.CommandInput{
 		Stdin:  stdin,
+		Env:    fn.pol.envValues(),
 		Stderr: func(line string) { w.userLog(id, rpc.RpcLog_Information, line) },
 	})
 	if err != nil {
@@ -255,5 +260,41 @@ func echoResponse(fn *funcapp.Function, req *rpc.InvocationRequest) *rpc.Invocat
 			}
 		}
 	}
+	return resp
+}
+
+// invokeABI runs an invocation of an ABI module on a warm instance and builds
+// its response. The guest's logs are sent before the response, also when it
+// failed.
+func (w *Worker) invokeABI(ctx context.Context, fn *function, req *rpc.InvocationRequest) *rpc.InvocationResponse {
+	id := req.GetInvocationId()
+	inv := abi.NewInvocation(req, fn.bindings)
+	callErr := fn.mod.Invoke(ctx, fn.entry, inv)
+	outputs, ret, logs, err := inv.Result()
+	if err == nil && callErr != nil {
+		err = callErr
+	}
+	for _, l := range logs {
+		w.userLog(id, l.Level, l.Message)
+	}
+	if err == nil {
+		return &rpc.InvocationResponse{InvocationId: id, OutputData: outputs, ReturnValue: ret, Result: success()}
+	}
+	status, typ := rpc.StatusResult_Failure, "Wasm:Trap"
+	var fe *abi.FunctionError
+	switch {
+	case errors.As(err, &fe):
+		typ = "FunctionError"
+	case errors.Is(context.Cause(ctx), errCanceledByHost):
+		status, typ = rpc.StatusResult_Cancelled, "Wasm:Canceled"
+	case ctx.Err() != nil:
+		typ = "Wasm:DeadlineExceeded"
+	}
+	msg := fmt.Sprintf("%s: %v", fn.meta.Name, err)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) && !strings.Contains(msg, cause.Error()) {
+		msg += " (" + cause.Error() + ")"
+	}
+	resp := failedResponse(req, msg, typ, true)
+	resp.Result.Status = status
 	return resp
 }
