@@ -52,6 +52,9 @@ type Engine struct {
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
+
+	instrMu sync.Mutex
+	instr   map[[32]byte][]byte // instrumented code by hash of the original module
 }
 
 // NewEngine returns an Engine. A cache directory that cannot be used is not

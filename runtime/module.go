@@ -183,7 +183,7 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	}
 	code := bin
 	if guard == guardFuel {
-		if code, err = instrument(bin, guardInterval); err != nil {
+		if code, err = e.instrumented(bin); err != nil {
 			if scanErr == nil {
 				e.log.Warn("wasm module cannot be instrumented for the deadline guard; it runs with wazero's slower WithCloseOnContextDone",
 					"module", path, "error", err)
