@@ -115,7 +115,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	for _, e := range app.Errors {
-		return fmt.Errorf("app %s: %w", app.Dir, e)
+		fmt.Fprintf(os.Stderr, "wasmload: skipping a broken function of %s: %v\n", app.Dir, e)
 	}
 	target := app.Function(o.fn)
 	if target == nil {
