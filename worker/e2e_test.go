@@ -163,6 +163,7 @@ func TestLoadFailuresAreClearAndWorkerLivesOn(t *testing.T) {
 		{"Missing", "gone.wasm\" does not exist"},
 		{"NoStart", "_start"},
 		{"BadImport", "launch_missiles"},
+		{"AbiV2", "speaks wasmworker ABI version 2; this worker supports version 1 only"},
 	}
 	for _, tt := range tests {
 		id, resp := h.load(tt.fn)
