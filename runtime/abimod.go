@@ -38,7 +38,7 @@ type abiModule struct {
 // initABI provides the ABI host module in m's runtime and makes the
 // instance pool.
 func (m *Module) initABI(ctx context.Context, info abi.Info) error {
-	if err := abi.Instantiate(ctx, m.rt); err != nil {
+	if err := m.engine.provideABI(ctx, m.share); err != nil {
 		return fmt.Errorf("provide the wasmworker ABI host module: %w", err)
 	}
 	cfg := abi.ModuleConfig()

@@ -53,6 +53,10 @@ type Engine struct {
 	mu      sync.Mutex
 	modules map[*Module]struct{}
 
+	shareMu   sync.Mutex
+	shared    map[shareKey]*sharedRT
+	compiling map[shareKey]*keyLock
+
 	instrMu sync.Mutex
 	instr   map[[32]byte][]byte // instrumented code by hash of the original module
 }

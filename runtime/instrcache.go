@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -17,8 +16,8 @@ const instrumentVersion = 1
 // Go module: ~40 ms), so the result is kept in memory for every function that
 // loads the same module and, when the Engine has a disk cache, on disk for
 // the next worker process.
-func (e *Engine) instrumented(bin []byte) ([]byte, error) {
-	key := sha256.Sum256(bin)
+// key is the SHA-256 of bin.
+func (e *Engine) instrumented(bin []byte, key [32]byte) ([]byte, error) {
 	e.instrMu.Lock()
 	code, ok := e.instr[key]
 	e.instrMu.Unlock()

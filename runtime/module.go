@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -107,6 +108,7 @@ type Module struct {
 	base   wazero.ModuleConfig
 	hasMem bool // whether instances have a linear memory
 	closed atomic.Bool
+	share  *sharedRT  // the runtime and compiled code, shared with other Modules of the same bytes
 	abi    *abiModule // set for ABI modules (abimod.go); nil for commands
 }
 
@@ -130,7 +132,7 @@ func (m *Module) Close(ctx context.Context) error {
 	if m.abi != nil {
 		_ = m.abi.pool.Close(ctx)
 	}
-	if err := m.rt.Close(ctx); err != nil {
+	if err := m.engine.releaseShared(m.share); err != nil {
 		return fmt.Errorf("close wasm module %s: %w", m.path, err)
 	}
 	return nil
@@ -181,9 +183,10 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if e.closed {
 		return nil, fmt.Errorf("load wasm module %s: engine is closed", path)
 	}
+	hash := sha256.Sum256(bin)
 	code := bin
 	if guard == guardFuel {
-		if code, err = e.instrumented(bin); err != nil {
+		if code, err = e.instrumented(bin, hash); err != nil {
 			if scanErr == nil {
 				e.log.Warn("wasm module cannot be instrumented for the deadline guard; it runs with wazero's slower WithCloseOnContextDone",
 					"module", path, "error", err)
@@ -191,57 +194,30 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 			code, guard = bin, guardCloseOnDone
 		}
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
+	key := shareKey{sum: hash, pages: lim.MemoryPages, guard: guard}
+	unlock := e.lockKey(key) // loads of the same module wait for the first compile and share it
+	sh := e.takeShared(key)
+	if sh != nil {
+		unlock()
+	} else {
+		defer unlock()
+		var err error
+		if sh, err = e.compile(ctx, path, code, bin, sum, scanErr, lim, g, guard, key); err != nil || sh == nil {
+			return nil, err
+		}
+		if sh.fallback != nil { // compiled with the slower guard instead
+			return sh.fallback, nil
+		}
+	}
+	rt, cm := sh.rt, sh.cm
 	ok := false
 	defer func() {
 		if !ok {
-			_ = rt.Close(context.Background())
+			e.releaseShared(sh)
 		}
 	}()
-	wasi, err := wasi_snapshot_preview1.NewBuilder(rt).Compile(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load wasm module %s: compile WASI host module: %w", path, err)
-	}
-	if _, err := rt.InstantiateModule(ctx, wasi, wazero.NewModuleConfig()); err != nil {
-		return nil, fmt.Errorf("load wasm module %s: instantiate WASI host module: %w", path, err)
-	}
-	if guard == guardFuel {
-		if err := instantiateGuard(ctx, rt); err != nil {
-			return nil, fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err)
-		}
-	}
-	cm, err := rt.CompileModule(ctx, code)
-	if err != nil && guard == guardFuel {
-		// The instrumented module does not compile: either the module is
-		// invalid (the retry reports why) or instrument has a bug.
-		_ = rt.Close(context.Background())
-		ok = true // closed already
-		m, err2 := e.load(ctx, path, lim, g, guardCloseOnDone)
-		if err2 == nil {
-			e.log.Warn("instrumented wasm module does not compile; it runs with wazero's slower WithCloseOnContextDone",
-				"module", path, "error", err)
-		}
-		return m, err2
-	}
-	if err != nil {
-		if scanErr != nil {
-			return nil, fail("is not a valid WebAssembly binary (truncated or corrupt?): %w", err)
-		}
-		return nil, fail("does not compile: %w", err)
-	}
-	info, abiErr := abi.Check(cm, guardModule)
-	isABI := abiErr == nil
-	switch {
-	case isABI:
-	case !errors.Is(abiErr, abi.ErrNotABI):
-		return nil, fail("%v", abiErr)
-	default:
-		if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
-			return nil, fail("%s", strings.Join(problems, "; "))
-		}
-	}
 
-	m := &Module{engine: e, path: path, lim: lim, grants: g, guard: guard, rt: rt, cm: cm,
+	m := &Module{engine: e, path: path, lim: lim, grants: g, guard: guard, rt: rt, cm: cm, share: sh,
 		slots:  make(chan struct{}, lim.MaxInstances),
 		hasMem: len(cm.ExportedMemories()) > 0 || len(cm.ImportedMemories()) > 0 || (sum != nil && sum.hasMem)}
 	m.base = wazero.NewModuleConfig().
@@ -254,8 +230,8 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if fc := g.fsConfig(); fc != nil {
 		m.base = m.base.WithFSConfig(fc)
 	}
-	if isABI {
-		if err := m.initABI(ctx, info); err != nil {
+	if sh.isABI {
+		if err := m.initABI(ctx, sh.info); err != nil {
 			return nil, fmt.Errorf("load wasm module %s: %w", path, err)
 		}
 	}
@@ -367,4 +343,68 @@ func pagesString(pages uint64) string {
 		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 	}
 	return fmt.Sprintf("%d KiB", b>>10)
+}
+
+// compile makes the wazero runtime for one module and compiles it: the WASI
+// and guard host modules, the compiled code, and the checks of its kind. The
+// result is shared by every later Load of the same bytes and limits.
+func (e *Engine) compile(ctx context.Context, path string, code, bin []byte, sum *wasmSummary, scanErr error, lim Limits, g Grants, guard guardMode, key shareKey) (*sharedRT, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
+	ok := false
+	defer func() {
+		if !ok {
+			_ = rt.Close(context.Background())
+		}
+	}()
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
+	}
+	wasi, err := wasi_snapshot_preview1.NewBuilder(rt).Compile(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load wasm module %s: compile WASI host module: %w", path, err)
+	}
+	if _, err := rt.InstantiateModule(ctx, wasi, wazero.NewModuleConfig()); err != nil {
+		return nil, fmt.Errorf("load wasm module %s: instantiate WASI host module: %w", path, err)
+	}
+	if guard == guardFuel {
+		if err := instantiateGuard(ctx, rt); err != nil {
+			return nil, fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err)
+		}
+	}
+	cm, err := rt.CompileModule(ctx, code)
+	if err != nil && guard == guardFuel {
+		// The instrumented module does not compile: either the module is
+		// invalid (the retry reports why) or instrument has a bug.
+		_ = rt.Close(context.Background())
+		ok = true // closed already
+		m, err2 := e.load(ctx, path, lim, g, guardCloseOnDone)
+		if err2 != nil {
+			return nil, err2
+		}
+		e.log.Warn("instrumented wasm module does not compile; it runs with wazero's slower WithCloseOnContextDone",
+			"module", path, "error", err)
+		return &sharedRT{fallback: m}, nil
+	}
+	if err != nil {
+		if scanErr != nil {
+			return nil, fail("is not a valid WebAssembly binary (truncated or corrupt?): %w", err)
+		}
+		return nil, fail("does not compile: %w", err)
+	}
+	info, abiErr := abi.Check(cm, guardModule)
+	isABI := abiErr == nil
+	switch {
+	case isABI:
+	case !errors.Is(abiErr, abi.ErrNotABI):
+		return nil, fail("%v", abiErr)
+	default:
+		if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
+			return nil, fail("%s", strings.Join(problems, "; "))
+		}
+	}
+
+	sh := &sharedRT{key: key, rt: rt, cm: cm, isABI: isABI, info: info, refs: 1}
+	e.putShared(sh)
+	ok = true
+	return sh, nil
 }
