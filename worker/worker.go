@@ -19,6 +19,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -88,6 +89,8 @@ type Worker struct {
 	draining bool
 	invWG    sync.WaitGroup
 	runSem   chan struct{} // one token per running guest (Options.MaxRunning)
+
+	lastHealth atomic.Int64 // unix ns of the last health log
 
 	loadSem chan struct{} // bounds parallel compilation
 	bgWG    sync.WaitGroup
@@ -284,6 +287,7 @@ func (w *Worker) dispatch(m *rpc.StreamingMessage) {
 		w.send(&rpc.StreamingMessage{RequestId: m.RequestId, Content: &rpc.StreamingMessage_WorkerStatusResponse{
 			WorkerStatusResponse: &rpc.WorkerStatusResponse{},
 		}})
+		w.logHealth()
 	case *rpc.StreamingMessage_FunctionEnvironmentReloadRequest:
 		w.background(func() { w.handleEnvReload(m.RequestId, c.FunctionEnvironmentReloadRequest) })
 	case *rpc.StreamingMessage_WorkerWarmupRequest:
@@ -460,4 +464,22 @@ func (w *Worker) systemLog(level rpc.RpcLog_Level, msg string) {
 		Category:    "Worker.wasm",
 		LogCategory: rpc.RpcLog_System,
 	}}})
+}
+
+// logHealth logs the worker's own health (goroutines, invocations in flight,
+// heap) when the host asks for its status, at most every 10 s, so that a
+// long run shows whether anything grows.
+func (w *Worker) logHealth() {
+	now := time.Now().UnixNano()
+	last := w.lastHealth.Load()
+	if now-last < int64(10*time.Second) || !w.lastHealth.CompareAndSwap(last, now) {
+		return
+	}
+	w.invMu.Lock()
+	inflight := len(w.inflight)
+	w.invMu.Unlock()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	w.log.Info("health", "goroutines", goruntime.NumGoroutine(), "inflight", inflight,
+		"heapMiB", ms.HeapAlloc>>20, "sysMiB", ms.Sys>>20)
 }

@@ -60,6 +60,7 @@ type options struct {
 	message     string
 	mix         mixFlag
 	jsonOut     bool
+	sample      time.Duration
 	appDir, fn  string
 }
 
@@ -93,6 +94,7 @@ func main() {
 	flag.StringVar(&o.message, "message", `{"task":"bench"}`, "queue trigger: the message")
 	flag.Var(o.mix, "mix", "NAME=PERCENT: also invoke function NAME for PERCENT % of invocations (repeatable; e.g. hostile guests for a soak)")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	flag.DurationVar(&o.sample, "sample", 10*time.Second, "sample the worker's RSS and health (goroutines, heap) this often")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: wasmload [flags] APPDIR FUNCTION\n\n")
 		flag.PrintDefaults()
@@ -142,9 +144,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 }
 
 // start starts a worker and loads fns.
-func start(ctx context.Context, app *funcapp.App, cfg *host.WorkerConfig, env []string, fns []*funcapp.Function) (*host.Worker, map[string]string, error) {
+func start(ctx context.Context, app *funcapp.App, cfg *host.WorkerConfig, env []string, fns []*funcapp.Function, stderr func(string)) (*host.Worker, map[string]string, error) {
 	w, err := host.StartWorker(ctx, host.WorkerOptions{
-		StartOptions:    host.StartOptions{Config: cfg, AppDir: app.Dir, Env: env},
+		StartOptions:    host.StartOptions{Config: cfg, AppDir: app.Dir, Env: env, Stderr: stderr},
 		FunctionTimeout: app.Host.FunctionTimeout,
 	})
 	if err != nil {
@@ -256,6 +258,8 @@ type report struct {
 	LatencyMS   map[string]float64 `json:"latencyMs"`
 	RSSStartKiB int64              `json:"rssStartKiB"`
 	RSSEndKiB   int64              `json:"rssEndKiB"`
+	Samples     []string           `json:"samples,omitempty"` // RSS every -sample
+	Health      []string           `json:"health,omitempty"`  // the worker's health logs
 }
 
 func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
@@ -274,11 +278,38 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 		}
 		fns = append(fns, f)
 	}
-	w, ids, err := start(ctx, app, cfg, env, fns)
+	var healthMu sync.Mutex
+	var health []string // the worker's "health" log lines (goroutines, heap)
+	w, ids, err := start(ctx, app, cfg, env, fns, func(line string) {
+		if strings.Contains(line, "msg=health") {
+			healthMu.Lock()
+			health = append(health, line)
+			healthMu.Unlock()
+		}
+	})
 	if err != nil {
 		return err
 	}
 	defer w.Terminate(5 * time.Second)
+	// Sample the worker's RSS, and make it log its health, every -sample.
+	var samples []string
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t0 := time.Now()
+		tick := time.NewTicker(o.sample)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+				_, _ = w.Status(ctx)
+				samples = append(samples, fmt.Sprintf("%4.0fs rss=%dKiB", time.Since(t0).Seconds(), rssKiB(w.Process().Pid())))
+			}
+		}
+	}()
 	caps := httpbind.Capabilities(w.Capabilities())
 	type choice struct {
 		name string
@@ -373,12 +404,24 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
+	close(stopSampling)
+	<-sampled
+	_, _ = w.Status(ctx) // a last health line, if 10 s have passed
+	time.Sleep(100 * time.Millisecond)
 	r := report{
 		Function: target.Name, Echo: o.echo, Concurrency: o.concurrency,
 		Invocations: len(lat), Failures: failures, FirstError: firstErr, Mixed: mixed,
 		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)+sum(mixed)) / elapsed.Seconds(),
 		LatencyMS: percentiles(lat), RSSStartKiB: startRSS, RSSEndKiB: rssKiB(w.Process().Pid()),
+		Samples: samples,
 	}
+	healthMu.Lock()
+	for _, l := range health {
+		if i := strings.Index(l, "goroutines="); i >= 0 {
+			r.Health = append(r.Health, l[i:])
+		}
+	}
+	healthMu.Unlock()
 	return print(out, o.jsonOut, r)
 }
 
@@ -391,7 +434,7 @@ func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp
 	once := func(cacheDir string) (time.Duration, error) {
 		env := append(os.Environ(), "WASMWORKER_CACHE_DIR="+cacheDir)
 		t0 := time.Now()
-		w, ids, err := start(ctx, app, cfg, env, app.Functions)
+		w, ids, err := start(ctx, app, cfg, env, app.Functions, nil)
 		if err != nil {
 			return 0, err
 		}
@@ -458,6 +501,12 @@ func print(out io.Writer, asJSON bool, r report) error {
 		fmt.Fprintf(out, "mixed in: %v\n", r.Mixed)
 	}
 	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end\n", r.RSSStartKiB, r.RSSEndKiB)
+	for _, x := range r.Samples {
+		fmt.Fprintf(out, "  sample %s\n", x)
+	}
+	for _, x := range r.Health {
+		fmt.Fprintf(out, "  worker health: %s\n", x)
+	}
 	if r.Failures > 0 {
 		fmt.Fprintf(out, "FAILURES: %d (first: %s)\n", r.Failures, r.FirstError)
 		return fmt.Errorf("%d invocations of %s failed", r.Failures, r.Function)
