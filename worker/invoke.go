@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/wasmworker/wasmworker/abi"
 	"github.com/wasmworker/wasmworker/abi/command"
 	"github.com/wasmworker/wasmworker/funcapp"
@@ -75,7 +77,26 @@ func (w *Worker) finish(inv *invocation, resp *rpc.InvocationResponse) {
 }
 
 func (w *Worker) respond(requestID string, resp *rpc.InvocationResponse) {
-	w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: resp}})
+	msg := &rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: resp}}
+	w.send(fitMessage(msg, w.opts.MaxMessageBytes))
+}
+
+// fitMessage returns msg, or, when msg is an InvocationResponse larger than
+// the gRPC message limit, a failure response saying so: sending it would
+// fail, and a failed Send ends the stream for every other invocation too.
+func fitMessage(msg *rpc.StreamingMessage, limit int) *rpc.StreamingMessage {
+	resp := msg.GetInvocationResponse()
+	if resp == nil || limit <= 0 {
+		return msg
+	}
+	size := proto.Size(msg)
+	if size <= limit {
+		return msg
+	}
+	failed := failedResponse(&rpc.InvocationRequest{InvocationId: resp.GetInvocationId()},
+		fmt.Sprintf("the function's response is %d bytes, above the host's gRPC message limit of %d bytes (--grpcMaxMessageLength); return less data", size, limit),
+		"OutputTooLarge", true)
+	return &rpc.StreamingMessage{RequestId: msg.GetRequestId(), Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: failed}}
 }
 
 func (w *Worker) cancelInvocation(id string) {
