@@ -46,8 +46,9 @@ type Limits struct {
 	// MaxStderrLine is the longest stderr line passed on (default 8 KiB);
 	// longer lines are cut.
 	MaxStderrLine int
-	// MaxStderrBytes bounds the stderr forwarded per run (default 1 MiB);
-	// later lines are counted and dropped, and the run goes on.
+	// MaxStderrBytes bounds the stderr forwarded as logs per run (default
+	// 1 MiB); a guest that writes more is stopped and its run fails with
+	// LogLimit.
 	MaxStderrBytes int
 	// MaxInstances bounds the instances running at once (default 16). A
 	// RunCommand that finds them all busy waits for one to finish, until

@@ -62,11 +62,15 @@ const (
 	Instantiate
 	// Internal: a bug in this package or in wazero (a recovered panic).
 	Internal
+	// LogLimit: the guest wrote more stderr (logs) than
+	// Limits.MaxStderrBytes; it is stopped, and what fit was forwarded.
+	LogLimit
 )
 
 var kindNames = map[FailureKind]string{
 	Trap: "trap", Exit: "exit", Canceled: "canceled", DeadlineExceeded: "deadline exceeded",
 	StdoutLimit: "stdout limit", MemoryLimit: "memory limit", Instantiate: "instantiate", Internal: "internal",
+	LogLimit: "log limit",
 }
 
 func (k FailureKind) String() string {
@@ -123,6 +127,8 @@ func (e *RunError) Error() string {
 		}
 	case StdoutLimit:
 		fmt.Fprintf(&b, " was stopped: stdout limit of %s (%d bytes) exceeded", bytesString(int64(e.Limit)), e.Limit)
+	case LogLimit:
+		fmt.Fprintf(&b, " was stopped: log limit of %s (%d bytes of stderr) per invocation exceeded", bytesString(int64(e.Limit)), e.Limit)
 	case MemoryLimit:
 		fmt.Fprintf(&b, " ran out of memory: memory limit of %s (%d pages) exceeded", pagesString(uint64(e.Limit)), e.Limit)
 	case Instantiate:
@@ -194,7 +200,7 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stdout := &stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
-	stderr := &stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes}
+	stderr := &stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: cancel}
 	var mod api.Module
 	defer func() {
 		if r := recover(); r != nil {
@@ -286,6 +292,11 @@ func (m *Module) classifyErr(ctx, runCtx context.Context, err error, mod api.Mod
 		// Even if the guest ended normally after its write failed.
 		return &RunError{Kind: StdoutLimit, Path: m.path, Limit: limErr.limit,
 			Detail: "the output was cut at the limit"}
+	}
+	var logErr *logLimitError
+	if errors.As(context.Cause(runCtx), &logErr) {
+		return &RunError{Kind: LogLimit, Path: m.path, Limit: logErr.limit,
+			Detail: "the logs up to the limit were forwarded"}
 	}
 	if err == nil {
 		return nil

@@ -43,6 +43,14 @@ func (w *stdoutBuffer) Write(p []byte) (int, error) {
 
 var errStdoutClosed = errors.New("stdout limit exceeded")
 
+// logLimitError is the cause given to a run's context when the guest writes
+// more stderr than its log limit.
+type logLimitError struct{ limit int }
+
+func (e *logLimitError) Error() string {
+	return fmt.Sprintf("log limit of %s (%d bytes of stderr) per invocation exceeded", bytesString(int64(e.limit)), e.limit)
+}
+
 // tailLines is how many stderr lines a run keeps for error messages.
 const tailLines = 20
 
@@ -53,6 +61,7 @@ type stderrLines struct {
 	fn       func(string)
 	maxLine  int
 	maxBytes int
+	cancel   func(error) // stops the run when maxBytes is passed (nil: only drop)
 
 	line []byte // the current line, at most maxLine bytes
 	cut  int    // bytes of the current line beyond maxLine
@@ -117,12 +126,17 @@ func (s *stderrLines) endLine(nl int) {
 	slot := &s.tail[s.tailN%tailLines]
 	*slot = append((*slot)[:0], text...)
 	s.tailN++
-	if s.fn != nil && !s.stopped {
+	if !s.stopped {
 		if s.forwarded+len(text)+1 <= s.maxBytes {
 			s.forwarded += len(text) + 1
-			s.fn(validUTF8(text))
+			if s.fn != nil {
+				s.fn(validUTF8(text))
+			}
 		} else {
 			s.stopped = true
+			if s.cancel != nil {
+				s.cancel(&logLimitError{limit: s.maxBytes})
+			}
 		}
 	}
 	if s.stopped {

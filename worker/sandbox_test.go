@@ -42,6 +42,7 @@ func TestSandboxSettings(t *testing.T) {
 	variant("Typo", "Echo", `{"memry": 64}`)
 	variant("ShortSpin", "Spin", `{"timeout": "00:00:00.200"}`)
 	variant("BadDir", "Echo", `{"dirs": [{"path": "no-such-dir", "mount": "/data"}]}`)
+	variant("Quiet", "Chatty", `{"maxLogKB": 2}`)
 
 	h := startWorker(t, app)
 	h.initWorker()
@@ -57,7 +58,7 @@ func TestSandboxSettings(t *testing.T) {
 		}
 	}
 
-	ids := h.mustLoad("Env", "ShortSpin")
+	ids := h.mustLoad("Env", "ShortSpin", "Quiet", "Chatty")
 	resp, _ := h.invoke(queueRequest(ids["Env"], "msg", "x", 1), 30*time.Second)
 	if got := resp.GetReturnValue().GetString_(); got != "GREETING=hello" {
 		t.Errorf("Env sees %q, want only GREETING=hello (listed and set; secrets never): %v", got, resp)
@@ -65,5 +66,16 @@ func TestSandboxSettings(t *testing.T) {
 	resp, _ = h.invoke(queueRequest(ids["ShortSpin"], "msg", "x", 1), 30*time.Second)
 	if msg := resp.GetResult().GetException().GetMessage(); resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "200ms") {
 		t.Errorf("ShortSpin: %v, want a failure naming its 200ms timeout", resp.GetResult())
+	}
+	resp, logs := h.invoke(queueRequest(ids["Quiet"], "msg", "x", 1), 30*time.Second)
+	if msg := resp.GetResult().GetException().GetMessage(); resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "log limit of 2 KiB (2048 bytes of stderr)") {
+		t.Errorf("Quiet: %v, want a failure naming its 2 KiB log limit", resp.GetResult())
+	}
+	if len(logs) == 0 || len(logs) > 21 {
+		t.Errorf("Quiet forwarded %d log lines; want the ones that fit in 2 KiB", len(logs))
+	}
+	resp, logs = h.invoke(queueRequest(ids["Chatty"], "msg", "x", 1), 30*time.Second)
+	if resp.GetResult().GetStatus() != rpc.StatusResult_Success || len(logs) != 100 {
+		t.Errorf("Chatty under the default limit: %v with %d logs, want success with 100", resp.GetResult(), len(logs))
 	}
 }
