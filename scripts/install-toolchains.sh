@@ -50,6 +50,15 @@ fi
 as_dir="$root/abi/sdk/assemblyscript"
 if [ ! -f "$as_dir/package.json" ]; then
 	echo "install-toolchains: no AssemblyScript SDK in this tree; skipping npm"
+else
+	if ! command -v npm >/dev/null 2>&1 && [ "${SKIP_APT:-}" = "" ]; then
+		echo "install-toolchains: installing Debian nodejs and npm for AssemblyScript"
+		apt_retry update
+		apt_retry install -y --no-install-recommends nodejs npm
+	fi
+fi
+if [ ! -f "$as_dir/package.json" ]; then
+	:
 elif command -v npm >/dev/null 2>&1; then
 	cd "$as_dir"
 	if [ ! -x node_modules/.bin/asc ] || ! npm ls --depth=0 >/dev/null 2>&1; then
