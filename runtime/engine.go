@@ -57,6 +57,9 @@ type Engine struct {
 	shared    map[shareKey]*sharedRT
 	compiling map[shareKey]*keyLock
 
+	filesMu sync.Mutex
+	files   map[string]fileEntry // module files by absolute path (files.go)
+
 	instrMu sync.Mutex
 	instr   map[[32]byte][]byte // instrumented code by hash of the original module
 }

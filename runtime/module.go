@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	crand "crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -163,7 +162,7 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if err != nil {
 		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
 	}
-	bin, err := readModule(path)
+	bin, hash, err := e.readModule(path)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +183,6 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if e.closed {
 		return nil, fmt.Errorf("load wasm module %s: engine is closed", path)
 	}
-	hash := sha256.Sum256(bin)
 	code := bin
 	if guard == guardFuel {
 		if code, err = e.instrumented(bin, hash); err != nil {
