@@ -85,14 +85,7 @@ func setup(m *testing.M) (int, error) {
 	if err := goBuild(wasmfuncBin, "./cmd/wasmfunc"); err != nil {
 		return 0, err
 	}
-	if err := goBuild(filepath.Join(workersDir, "wasm", "wasmworker"), "./cmd/wasmworker"); err != nil {
-		return 0, err
-	}
-	cfg, err := os.ReadFile(filepath.Join(moduleDir, "cmd", "wasmworker", "worker.config.json"))
-	if err != nil {
-		return 0, err
-	}
-	if err := os.WriteFile(filepath.Join(workersDir, "wasm", "worker.config.json"), cfg, 0o644); err != nil {
+	if _, err := BuildWorker(context.Background(), moduleDir, workersDir); err != nil {
 		return 0, err
 	}
 	b, err := exec.Command("go", "env", "GOCACHE").Output()

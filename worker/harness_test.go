@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmworker/wasmworker/appbuild"
+	"github.com/wasmworker/wasmworker/apphost"
 	"github.com/wasmworker/wasmworker/funcapp"
 	"github.com/wasmworker/wasmworker/host"
 	"github.com/wasmworker/wasmworker/internal/wasmbuild"
@@ -48,11 +48,11 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(tmp)
-	workersDir = filepath.Join(tmp, "workers")
-	if err := buildWorkerFolder(filepath.Join(workersDir, "wasm")); err != nil {
+	ctx := context.Background()
+	// What `make worker` lays out: wasm/{wasmworker,worker.config.json}.
+	if workersDir, err = apphost.BuildWorker(ctx, ".", filepath.Join(tmp, "workers")); err != nil {
 		return 0, err
 	}
-	ctx := context.Background()
 	testApp = filepath.Join(tmp, "testapp")
 	if _, err := appbuild.Build(ctx, "testdata/app", testApp); err != nil {
 		return 0, fmt.Errorf("build test app: %w", err)
@@ -68,25 +68,6 @@ func setup(m *testing.M) (int, error) {
 	// One compilation cache for the whole run, as on a real machine.
 	os.Setenv("WASMWORKER_CACHE_DIR", filepath.Join(tmp, "cache"))
 	return m.Run(), nil
-}
-
-// buildWorkerFolder lays out what `make worker` produces.
-func buildWorkerFolder(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "wasmworker"), "../cmd/wasmworker")
-	if os.Getenv("WASMWORKER_TEST_RACE") != "" {
-		cmd.Args = append(cmd.Args[:2], append([]string{"-race"}, cmd.Args[2:]...)...)
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/wasmworker: %w\n%s", err, out)
-	}
-	cfg, err := os.ReadFile("../cmd/wasmworker/worker.config.json")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "worker.config.json"), cfg, 0o644)
 }
 
 // hostConn is one worker process and the host's end of its stream.

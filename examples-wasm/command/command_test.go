@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wasmworker/wasmworker/appbuild"
+	"github.com/wasmworker/wasmworker/apphost"
 	"github.com/wasmworker/wasmworker/apphost/httpbind"
 	"github.com/wasmworker/wasmworker/funcapp"
 	"github.com/wasmworker/wasmworker/host"
@@ -46,19 +46,7 @@ func setup(m *testing.M) (int, error) {
 
 	// The worker folder as the host finds it: the binary next to its config.
 	workersDir = filepath.Join(tmp, "workers")
-	wasmDir := filepath.Join(workersDir, "wasm")
-	if err := os.MkdirAll(wasmDir, 0o755); err != nil {
-		return 0, err
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(wasmDir, "wasmworker"), "../../cmd/wasmworker")
-	if out, err := build.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("go build ./cmd/wasmworker: %w\n%s", err, out)
-	}
-	cfg, err := os.ReadFile("../../cmd/wasmworker/worker.config.json")
-	if err != nil {
-		return 0, err
-	}
-	if err := os.WriteFile(filepath.Join(wasmDir, host.ConfigFileName), cfg, 0o644); err != nil {
+	if _, err := apphost.BuildWorker(context.Background(), ".", workersDir); err != nil {
 		return 0, err
 	}
 
