@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wasmworker/wasmworker/funcapp"
 )
 
 // ConfigFileName is the file the host looks for in each worker folder (§1.1).
@@ -296,7 +297,7 @@ func parseProcessOptions(raw json.RawMessage, po *ProcessOptions) error {
 		if f.src == nil {
 			continue
 		}
-		d, err := ParseTimeSpan(*f.src)
+		d, err := funcapp.ParseTimeSpan(*f.src)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
@@ -306,89 +307,6 @@ func parseProcessOptions(raw json.RawMessage, po *ProcessOptions) error {
 		return fmt.Errorf("processCount %d is greater than maxProcessCount %d", po.ProcessCount, po.MaxProcessCount)
 	}
 	return nil
-}
-
-// ParseTimeSpan parses a .NET TimeSpan string as the host's JSON binding
-// does: "[-]d", or "[-][d.]hh:mm[:ss[.fffffff]]" (e.g. "00:01:00").
-func ParseTimeSpan(s string) (time.Duration, error) {
-	orig := s
-	s = strings.TrimSpace(s)
-	bad := func() (time.Duration, error) {
-		return 0, fmt.Errorf("%q is not a TimeSpan like \"hh:mm:ss\" or \"d.hh:mm:ss\"", orig)
-	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	if s == "" {
-		return bad()
-	}
-	num := func(t string, max int64) (int64, bool) {
-		if t == "" || len(t) > 10 {
-			return 0, false
-		}
-		for _, c := range t {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-		}
-		v, err := strconv.ParseInt(t, 10, 64)
-		return v, err == nil && (max < 0 || v <= max)
-	}
-	var days, h, m, sec int64
-	var frac time.Duration
-	if !strings.Contains(s, ":") {
-		v, ok := num(s, 10675199)
-		if !ok {
-			return bad()
-		}
-		days = v
-	} else {
-		clock := s
-		if i := strings.IndexByte(s, '.'); i >= 0 && i < strings.IndexByte(s, ':') {
-			v, ok := num(s[:i], 10675199)
-			if !ok {
-				return bad()
-			}
-			days, clock = v, s[i+1:]
-		}
-		parts := strings.Split(clock, ":")
-		if len(parts) < 2 || len(parts) > 3 {
-			return bad()
-		}
-		var ok bool
-		if h, ok = num(parts[0], 23); !ok {
-			return bad()
-		}
-		if m, ok = num(parts[1], 59); !ok {
-			return bad()
-		}
-		if len(parts) == 3 {
-			secPart := parts[2]
-			if i := strings.IndexByte(secPart, '.'); i >= 0 {
-				f := secPart[i+1:]
-				if len(f) == 0 || len(f) > 7 {
-					return bad()
-				}
-				fv, ok := num(f, -1)
-				if !ok {
-					return bad()
-				}
-				for k := len(f); k < 7; k++ {
-					fv *= 10
-				}
-				frac = time.Duration(fv) * 100 // 100 ns ticks
-				secPart = secPart[:i]
-			}
-			if sec, ok = num(secPart, 59); !ok {
-				return bad()
-			}
-		}
-	}
-	d := time.Duration(days)*24*time.Hour + time.Duration(h)*time.Hour +
-		time.Duration(m)*time.Minute + time.Duration(sec)*time.Second + frac
-	if neg {
-		d = -d
-	}
-	return d, nil
 }
 
 // FindWorker scans the immediate sub-folders of workersDir for

@@ -129,24 +129,6 @@ func TestLoadWorkerConfigErrors(t *testing.T) {
 	}
 }
 
-func TestParseTimeSpan(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"00:00:10": 10 * time.Second, "00:02:00": 2 * time.Minute, "01:00": time.Hour, "2": 48 * time.Hour,
-		"1.02:03:04": 26*time.Hour + 3*time.Minute + 4*time.Second, "00:00:00.25": 250 * time.Millisecond,
-		"-00:00:01": -time.Second, " 00:00:05 ": 5 * time.Second,
-	} {
-		got, err := ParseTimeSpan(in)
-		if err != nil || got != want {
-			t.Errorf("ParseTimeSpan(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "10s", "24:00:00", "00:60:00", "00:00:60", "1:2:3:4", "a", "00:00:00.12345678"} {
-		if _, err := ParseTimeSpan(in); err == nil {
-			t.Errorf("ParseTimeSpan(%q): no error", in)
-		}
-	}
-}
-
 func TestFindWorker(t *testing.T) {
 	root := t.TempDir()
 	write := func(sub, json string) {
