@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -82,6 +83,8 @@ type Worker struct {
 	loads       map[string]*loadBatch // function id → batch waiting for it
 	failedLoads map[string]string     // function id → load failure message
 	fifo        map[string][]chan *rpc.StreamingMessage
+
+	strays atomic.Int64 // InvocationResponses for no invocation in flight
 }
 
 type invocation struct {
@@ -352,6 +355,7 @@ func (w *Worker) dispatch() {
 			delete(w.invocations, id)
 			w.mu.Unlock()
 			if inv == nil {
+				w.strays.Add(1)
 				w.log.Debug("ignoring InvocationResponse for an unknown invocation", "invocationId", id)
 				continue
 			}
@@ -569,6 +573,11 @@ func FunctionLoadRequest(id string, f *funcapp.Function) *rpc.FunctionLoadReques
 	}
 	return &rpc.FunctionLoadRequest{FunctionId: id, Metadata: md}
 }
+
+// StrayResponses counts the InvocationResponses that answered no invocation
+// in flight: a second answer to one request, or an answer nobody asked for.
+// The host drops them; a correct worker sends none.
+func (w *Worker) StrayResponses() int64 { return w.strays.Load() }
 
 // Invoke sends req without waiting for other invocations and waits for its
 // InvocationResponse. User logs of this invocation go to onLog until the

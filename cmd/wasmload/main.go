@@ -254,12 +254,15 @@ type report struct {
 	FirstError  string             `json:"firstError,omitempty"`
 	Mixed       map[string]int     `json:"mixed,omitempty"`
 	Seconds     float64            `json:"seconds"`
-	PerSecond   float64            `json:"perSecond"`
+	PerSecond   float64            `json:"perSecond"` // all invocations, mixed-in ones included
 	LatencyMS   map[string]float64 `json:"latencyMs"`
 	RSSStartKiB int64              `json:"rssStartKiB"`
 	RSSEndKiB   int64              `json:"rssEndKiB"`
 	Samples     []string           `json:"samples,omitempty"` // RSS every -sample
-	Health      []string           `json:"health,omitempty"`  // the worker's health logs
+	// StrayResponses counts answers to no request in flight (a second
+	// answer to one request): every request must be answered exactly once.
+	StrayResponses int64    `json:"strayResponses"`
+	Health         []string `json:"health,omitempty"` // the worker's health logs
 }
 
 func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
@@ -324,7 +327,7 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 		}
 		mix = append(mix, choice{name, pct, b})
 	}
-	main, err := builder(o, app, target, caps)
+	targetReq, err := builder(o, app, target, caps)
 	if err != nil {
 		return err
 	}
@@ -352,7 +355,7 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 				began = time.Now()
 				mu.Unlock()
 			}
-			name, build, id := target.Name, main, ids[target.Name]
+			name, build, id := target.Name, targetReq, ids[target.Name]
 			if len(mix) > 0 {
 				r := rand.Float64() * 100
 				for _, c := range mix {
@@ -413,7 +416,7 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 		Invocations: len(lat), Failures: failures, FirstError: firstErr, Mixed: mixed,
 		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)+sum(mixed)) / elapsed.Seconds(),
 		LatencyMS: percentiles(lat), RSSStartKiB: startRSS, RSSEndKiB: rssKiB(w.Process().Pid()),
-		Samples: samples,
+		Samples: samples, StrayResponses: w.StrayResponses(),
 	}
 	healthMu.Lock()
 	for _, l := range health {
@@ -422,7 +425,7 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 		}
 	}
 	healthMu.Unlock()
-	return print(out, o.jsonOut, r)
+	return printReport(out, o.jsonOut, r)
 }
 
 func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
@@ -486,7 +489,7 @@ func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp
 	return err
 }
 
-func print(out io.Writer, asJSON bool, r report) error {
+func printReport(out io.Writer, asJSON bool, r report) error {
 	if asJSON {
 		return json.NewEncoder(out).Encode(r)
 	}
@@ -494,18 +497,26 @@ func print(out io.Writer, asJSON bool, r report) error {
 	if r.Echo {
 		mode = "echo (no wasm)"
 	}
-	fmt.Fprintf(out, "%s, %s, concurrency %d: %d invocations in %.2f s = %.0f/s\n", r.Function, mode, r.Concurrency, r.Invocations, r.Seconds, r.PerSecond)
+	mixed := ""
+	if n := sum(r.Mixed); n > 0 {
+		mixed = fmt.Sprintf(" (+%d mixed in)", n)
+	}
+	fmt.Fprintf(out, "%s, %s, concurrency %d: %d invocations%s in %.2f s = %.0f/s in all\n", r.Function, mode, r.Concurrency, r.Invocations, mixed, r.Seconds, r.PerSecond)
 	l := r.LatencyMS
 	fmt.Fprintf(out, "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", l["p50"], l["p90"], l["p99"], l["max"])
 	if len(r.Mixed) > 0 {
 		fmt.Fprintf(out, "mixed in: %v\n", r.Mixed)
 	}
 	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end\n", r.RSSStartKiB, r.RSSEndKiB)
+	fmt.Fprintf(out, "stray responses (a request answered twice): %d\n", r.StrayResponses)
 	for _, x := range r.Samples {
 		fmt.Fprintf(out, "  sample %s\n", x)
 	}
 	for _, x := range r.Health {
 		fmt.Fprintf(out, "  worker health: %s\n", x)
+	}
+	if r.StrayResponses > 0 {
+		return fmt.Errorf("%d responses answered no invocation in flight (answered twice?)", r.StrayResponses)
 	}
 	if r.Failures > 0 {
 		fmt.Fprintf(out, "FAILURES: %d (first: %s)\n", r.Failures, r.FirstError)
