@@ -46,17 +46,15 @@ func (e *Engine) takeShared(key shareKey) *sharedRT {
 	return sh
 }
 
-// putShared registers a freshly compiled runtime, unless another load of
-// the same key won the race: then sh stays private to its one Module.
+// putShared registers a freshly compiled runtime. Loads of one key are
+// serialized by lockKey, so none is registered yet.
 func (e *Engine) putShared(sh *sharedRT) {
 	e.shareMu.Lock()
 	defer e.shareMu.Unlock()
 	if e.shared == nil {
 		e.shared = map[shareKey]*sharedRT{}
 	}
-	if _, ok := e.shared[sh.key]; !ok {
-		e.shared[sh.key] = sh
-	}
+	e.shared[sh.key] = sh
 }
 
 // releaseShared drops one reference and closes the runtime with the last.

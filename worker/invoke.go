@@ -84,9 +84,11 @@ func (w *Worker) respond(requestID string, resp *rpc.InvocationResponse) {
 // fitMessage returns msg, or, when msg is an InvocationResponse larger than
 // the gRPC message limit, a failure response saying so: sending it would
 // fail, and a failed Send ends the stream for every other invocation too.
+// Guest outputs are bounded (abi.MaxOutputBytes; command-mode stdout below
+// the limit), so under the host's usual 2 GiB limit nothing is measured.
 func fitMessage(msg *rpc.StreamingMessage, limit int) *rpc.StreamingMessage {
 	resp := msg.GetInvocationResponse()
-	if resp == nil || limit <= 0 {
+	if resp == nil || limit <= 0 || limit > abi.MaxOutputBytes+1<<20 {
 		return msg
 	}
 	size := proto.Size(msg)
