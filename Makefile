@@ -19,6 +19,6 @@ test:
 vet:
 	go vet ./...
 
-# proto: regenerate proto/rpc from the .proto files (needs scripts/install-protoc.sh).
+# proto: regenerate internal/protocol/rpc from the .proto files (needs scripts/install-protoc.sh).
 proto:
-	go generate ./proto
+	go generate ./internal/protocol

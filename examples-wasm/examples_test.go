@@ -19,7 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/wasmworker/wasmworker/appbuild"
+	"github.com/wasmworker/wasmworker/internal/appbuild"
 )
 
 // The example functions, compiled once for all tests by TestMain.
@@ -292,7 +292,7 @@ func TestTick(t *testing.T) {
 }
 
 // TestPayloadShape checks the payload builders against the example request
-// of custom-handler.md §3, so the tests above feed what the host sends.
+// of docs/custom-handler.md §3, so the tests above feed what the host sends.
 func TestPayloadShape(t *testing.T) {
 	got := httpPayload(httpCall{
 		fn: "order", method: "POST", path: "/api/order",
@@ -315,7 +315,7 @@ func TestPayloadShape(t *testing.T) {
 	   "sys":{"MethodName":"order","UtcNow":"2024-10-25T10:00:00.1234567Z","RandGuid":"0f8fad5b-d9cb-469f-a165-70867728950e"}}}`
 	jsonEqual(t, "payload", []byte(got), want)
 
-	// A queue message "hello" arrives double-encoded (custom-handler.md §2.3).
+	// A queue message "hello" arrives double-encoded (docs/custom-handler.md §2.3).
 	var q struct {
 		Data     map[string]json.RawMessage
 		Metadata map[string]json.RawMessage
@@ -366,7 +366,7 @@ func encode(s string) string {
 }
 
 // httpPayload builds the custom-handler request the host sends for an HTTP
-// trigger named "req" (custom-handler.md §3 and §4).
+// trigger named "req" (docs/custom-handler.md §3 and §4).
 func httpPayload(c httpCall) string {
 	u := "http://localhost:7071" + c.path
 	query := map[string]string{}     // Data: repeated keys joined with ","
@@ -423,7 +423,7 @@ func httpPayload(c httpCall) string {
 
 // queuePayload builds the custom-handler request the host sends for a
 // storage-queue trigger named "msg" holding the text message
-// (custom-handler.md §2.3 and §4).
+// (docs/custom-handler.md §2.3 and §4).
 func queuePayload(fn, message, id string, dequeueCount int) string {
 	meta := map[string]any{
 		"DequeueCount":    strconv.Itoa(dequeueCount),

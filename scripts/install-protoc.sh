@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what `go generate ./proto` (make proto) needs: Debian's protoc with
+# Installs what `go generate ./internal/protocol` (make proto) needs: Debian's protoc with
 # the well-known types, and the pinned Go plugins. Idempotent.
 set -euo pipefail
 if ! command -v protoc >/dev/null || [ ! -f /usr/include/google/protobuf/duration.proto ]; then

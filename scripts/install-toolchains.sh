@@ -73,7 +73,7 @@ else
 fi
 
 # Rust: Debian's rustc is the one with the wasm32-wasi std (rustup's shadows
-# it on PATH; see guest-toolchains.md P1).
+# it on PATH; see docs/guest-toolchains.md P1).
 /usr/bin/rustc --version
 clang --version | head -n 1
 echo "install-toolchains: done"

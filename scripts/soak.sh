@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$root"
 
 make -s worker WORKER_DIR="$tmp/workers/wasm"
-go run ./cmd/wasmbuild worker/testdata/app "$tmp/app" >/dev/null
+go run ./cmd/wasmbuild internal/worker/testdata/app "$tmp/app" >/dev/null
 cp examples-wasm/abi/c/functions.wasm "$tmp/app/functions.wasm"
 cp -r examples-wasm/abi/c/HttpHello "$tmp/app/HttpHello"
 # Spin gets a short timeout of its own, so the soak is not all waiting.

@@ -17,7 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/wasmworker/wasmworker/appbuild"
+	"github.com/wasmworker/wasmworker/internal/appbuild"
 )
 
 func main() {

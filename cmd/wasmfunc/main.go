@@ -5,7 +5,7 @@
 //
 // It builds the Go sources of the app's functions into their .wasm files,
 // finds (or builds) the wasm language worker, starts it as the Functions
-// host does and serves the app's triggers; see package apphost.
+// host does and serves the app's triggers; see package devhost.
 package main
 
 import (
@@ -21,8 +21,8 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/wasmworker/wasmworker/appbuild"
-	"github.com/wasmworker/wasmworker/apphost"
+	"github.com/wasmworker/wasmworker/internal/appbuild"
+	"github.com/wasmworker/wasmworker/internal/devhost"
 )
 
 const usage = `wasmfunc runs a function app of WebAssembly functions locally.
@@ -115,18 +115,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	workers, err := apphost.FindWorkersDir(o.workers, o.appDir)
+	workers, err := devhost.FindWorkersDir(o.workers, o.appDir)
 	if err != nil {
 		return err
 	}
 	if workers == "" {
-		cache := apphost.DefaultWorkerCache()
+		cache := devhost.DefaultWorkerCache()
 		fmt.Fprintf(stderr, "wasmfunc: no workers folder found; building the wasm worker into %s\n", cache)
-		if workers, err = apphost.BuildWorker(ctx, o.appDir, cache); err != nil {
+		if workers, err = devhost.BuildWorker(ctx, o.appDir, cache); err != nil {
 			return err
 		}
 	}
-	opts := apphost.Options{
+	opts := devhost.Options{
 		AppDir:     o.appDir,
 		WorkersDir: workers,
 		Addr:       net.JoinHostPort(o.host, strconv.Itoa(o.port)),
@@ -143,7 +143,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return appbuild.Build(ctx, dir, dir)
 		}
 	}
-	h, err := apphost.Start(ctx, opts)
+	h, err := devhost.Start(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -38,12 +38,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/wasmworker/wasmworker/apphost"
-	"github.com/wasmworker/wasmworker/apphost/httpbind"
-	"github.com/wasmworker/wasmworker/apphost/route"
-	"github.com/wasmworker/wasmworker/funcapp"
-	"github.com/wasmworker/wasmworker/host"
-	"github.com/wasmworker/wasmworker/proto/rpc"
+	"github.com/google/uuid"
+	"github.com/wasmworker/wasmworker/internal/devhost"
+	"github.com/wasmworker/wasmworker/internal/devhost/httpbind"
+	"github.com/wasmworker/wasmworker/internal/devhost/route"
+	"github.com/wasmworker/wasmworker/internal/fnhost"
+	"github.com/wasmworker/wasmworker/internal/funcapp"
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
 )
 
 type options struct {
@@ -129,11 +130,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		if err != nil {
 			cache = os.TempDir()
 		}
-		if workers, err = apphost.BuildWorker(ctx, app.Dir, filepath.Join(cache, "wasmload", "workers")); err != nil {
+		if workers, err = devhost.BuildWorker(ctx, app.Dir, filepath.Join(cache, "wasmload", "workers")); err != nil {
 			return err
 		}
 	}
-	cfg, err := host.FindWorker(workers, "wasm")
+	cfg, err := fnhost.FindWorker(workers, "wasm")
 	if err != nil {
 		return err
 	}
@@ -144,9 +145,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 }
 
 // start starts a worker and loads fns.
-func start(ctx context.Context, app *funcapp.App, cfg *host.WorkerConfig, env []string, fns []*funcapp.Function, stderr func(string)) (*host.Worker, map[string]string, error) {
-	w, err := host.StartWorker(ctx, host.WorkerOptions{
-		StartOptions:    host.StartOptions{Config: cfg, AppDir: app.Dir, Env: env, Stderr: stderr},
+func start(ctx context.Context, app *funcapp.App, cfg *fnhost.WorkerConfig, env []string, fns []*funcapp.Function, stderr func(string)) (*fnhost.Worker, map[string]string, error) {
+	w, err := fnhost.StartWorker(ctx, fnhost.WorkerOptions{
+		StartOptions:    fnhost.StartOptions{Config: cfg, AppDir: app.Dir, Env: env, Stderr: stderr},
 		FunctionTimeout: app.Host.FunctionTimeout,
 	})
 	if err != nil {
@@ -184,13 +185,13 @@ func builder(o options, app *funcapp.App, fn *funcapp.Function, caps httpbind.Ca
 		return func(id string) *rpc.InvocationRequest {
 			now := `"` + time.Now().UTC().Format(time.RFC3339Nano) + `"`
 			return &rpc.InvocationRequest{
-				InvocationId: host.NewInvocationID(),
+				InvocationId: fnhost.NewInvocationID(),
 				FunctionId:   id,
 				InputData:    []*rpc.ParameterBinding{{Name: trig.Name, RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_String_{String_: msg}}}}},
 				TriggerMetadata: map[string]*rpc.TypedData{
 					"QueueTrigger":    {Data: &rpc.TypedData_String_{String_: msg}},
 					"DequeueCount":    {Data: &rpc.TypedData_Json{Json: "1"}},
-					"Id":              {Data: &rpc.TypedData_String_{String_: host.NewGUID()}},
+					"Id":              {Data: &rpc.TypedData_String_{String_: uuid.NewString()}},
 					"PopReceipt":      {Data: &rpc.TypedData_String_{String_: "AgAAAAMAAAAAAAAA"}},
 					"InsertionTime":   {Data: &rpc.TypedData_Json{Json: now}},
 					"NextVisibleTime": {Data: &rpc.TypedData_Json{Json: now}},
@@ -202,7 +203,7 @@ func builder(o options, app *funcapp.App, fn *funcapp.Function, caps httpbind.Ca
 		return func(id string) *rpc.InvocationRequest {
 			timer := `{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}`
 			return &rpc.InvocationRequest{
-				InvocationId: host.NewInvocationID(),
+				InvocationId: fnhost.NewInvocationID(),
 				FunctionId:   id,
 				InputData:    []*rpc.ParameterBinding{{Name: trig.Name, RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Json{Json: timer}}}}},
 			}
@@ -236,7 +237,7 @@ func httpBuilder(o options, app *funcapp.App, fn *funcapp.Function, trig funcapp
 		r := httptest.NewRequest(o.method, "http://localhost:7071"+path, bytes.NewReader(body))
 		req := httpbind.Request(r, body, params, caps)
 		return &rpc.InvocationRequest{
-			InvocationId:    host.NewInvocationID(),
+			InvocationId:    fnhost.NewInvocationID(),
 			FunctionId:      id,
 			InputData:       []*rpc.ParameterBinding{{Name: trig.Name, RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Http{Http: req}}}}},
 			TriggerMetadata: httpbind.TriggerMetadata(r, body, params, req, trig.Name, caps),
@@ -265,7 +266,7 @@ type report struct {
 	Health         []string `json:"health,omitempty"` // the worker's health logs
 }
 
-func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
+func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *fnhost.WorkerConfig, out io.Writer) error {
 	if o.concurrency < 1 || o.n < 1 {
 		return errors.New("-c and -n must be at least 1")
 	}
@@ -428,7 +429,7 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	return printReport(out, o.jsonOut, r)
 }
 
-func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *host.WorkerConfig, out io.Writer) error {
+func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *fnhost.WorkerConfig, out io.Writer) error {
 	tmp, err := os.MkdirTemp("", "wasmload-cold-")
 	if err != nil {
 		return err

@@ -1,15 +1,18 @@
 // Command wasmworker is the Azure Functions language worker for WebAssembly.
 //
 // The Functions host starts it (through worker.config.json) with the address
-// of its gRPC server on the command line; see README.md. It exits 0 when the
-// host terminates it or ends the stream, and non-zero only when it cannot
-// start or reach the host.
+// of its gRPC server on the command line; see README.md. It exits 0 after
+// WorkerTerminate (or SIGTERM/SIGINT, after draining), 1 when the stream to
+// the host ends any other way (so that the host restarts it at once instead
+// of waiting for its function timeouts; docs/host-contract.md §2.17) or the
+// host cannot be reached, and 2 for a bad command line. A guest never makes
+// it exit.
 //
 // Environment:
 //
 //	WASMWORKER_LOG_LEVEL   debug, info (default), warn or error
 //	WASMWORKER_CACHE_DIR   the compilation cache ("off" disables the disk cache)
-//	GOGC                   when unset, the worker uses 400 (see guest-toolchains.md §6)
+//	GOGC                   when unset, the worker uses 400 (see docs/guest-toolchains.md §6)
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
 //	WASMWORKER_MAX_RUNNING guests running at once (default 4 per core); more invocations wait
 //	WASMWORKER_BENCH_ECHO  "1": answer invocations without running any wasm (the benchmarks' baseline)
@@ -29,7 +32,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/wasmworker/wasmworker/worker"
+	"github.com/wasmworker/wasmworker/internal/worker"
 )
 
 func main() {
@@ -53,7 +56,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if os.Getenv("GOGC") == "" {
 		// Instantiating per invocation churns a tiny heap; the default GC
-		// pacing makes two cores slower than one (guest-toolchains.md §6).
+		// pacing makes two cores slower than one (docs/guest-toolchains.md §6).
 		debug.SetGCPercent(400)
 	}
 	if path := os.Getenv("WASMWORKER_CPUPROFILE"); path != "" {
@@ -95,7 +98,7 @@ func logLevel() slog.Level {
 
 // consoleLog prefixes every line with LanguageWorkerConsoleLog, which makes
 // the host file it as a system log of this worker rather than as user output
-// (protocol.md §1.6). slog writes one record per Write call.
+// (docs/host-contract.md §1.6). slog writes one record per Write call.
 type consoleLog struct {
 	mu sync.Mutex
 	w  io.Writer

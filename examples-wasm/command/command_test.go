@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmworker/wasmworker/appbuild"
-	"github.com/wasmworker/wasmworker/apphost"
-	"github.com/wasmworker/wasmworker/apphost/httpbind"
-	"github.com/wasmworker/wasmworker/funcapp"
-	"github.com/wasmworker/wasmworker/host"
-	"github.com/wasmworker/wasmworker/proto/rpc"
+	"github.com/wasmworker/wasmworker/internal/appbuild"
+	"github.com/wasmworker/wasmworker/internal/devhost"
+	"github.com/wasmworker/wasmworker/internal/devhost/httpbind"
+	"github.com/wasmworker/wasmworker/internal/fnhost"
+	"github.com/wasmworker/wasmworker/internal/funcapp"
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
 )
 
 // Set up by TestMain.
@@ -46,7 +46,7 @@ func setup(m *testing.M) (int, error) {
 
 	// The worker folder as the host finds it: the binary next to its config.
 	workersDir = filepath.Join(tmp, "workers")
-	if _, err := apphost.BuildWorker(context.Background(), ".", workersDir); err != nil {
+	if _, err := devhost.BuildWorker(context.Background(), ".", workersDir); err != nil {
 		return 0, err
 	}
 
@@ -140,9 +140,9 @@ func TestHello(t *testing.T) {
 
 // startHello starts a worker for the app at appDir and loads its Hello
 // function, returning the worker and the function id.
-func startHello(t *testing.T, appDir string) (*host.Worker, string) {
+func startHello(t *testing.T, appDir string) (*fnhost.Worker, string) {
 	t.Helper()
-	cfg, err := host.FindWorker(workersDir, "wasm")
+	cfg, err := fnhost.FindWorker(workersDir, "wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func startHello(t *testing.T, appDir string) (*host.Worker, string) {
 		mu     sync.Mutex
 		stderr strings.Builder
 	)
-	w, err := host.StartWorker(ctx, host.WorkerOptions{StartOptions: host.StartOptions{
+	w, err := fnhost.StartWorker(ctx, fnhost.WorkerOptions{StartOptions: fnhost.StartOptions{
 		Config: cfg,
 		AppDir: appDir,
 		Stderr: func(line string) {
@@ -186,7 +186,7 @@ func startHello(t *testing.T, appDir string) (*host.Worker, string) {
 	return w, loaded[0].ID
 }
 
-func invoke(t *testing.T, w *host.Worker, id string, tc helloCase) *rpc.InvocationResponse {
+func invoke(t *testing.T, w *fnhost.Worker, id string, tc helloCase) *rpc.InvocationResponse {
 	t.Helper()
 	r := httptest.NewRequest(tc.method, "http://localhost:7071"+tc.target, strings.NewReader(tc.body))
 	if tc.contentType != "" {
@@ -196,7 +196,7 @@ func invoke(t *testing.T, w *host.Worker, id string, tc helloCase) *rpc.Invocati
 	caps := httpbind.Capabilities(w.Capabilities())
 	req := httpbind.Request(r, body, tc.params, caps)
 	inv := &rpc.InvocationRequest{
-		InvocationId: host.NewInvocationID(),
+		InvocationId: fnhost.NewInvocationID(),
 		FunctionId:   id,
 		InputData: []*rpc.ParameterBinding{{
 			Name:    "req",

@@ -1,0 +1,237 @@
+package abi
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/wasmworker/wasmworker/internal/invocation"
+)
+
+// DefaultMaxInstances is PoolConfig.MaxInstances when zero.
+const DefaultMaxInstances = 64
+
+// PoolConfig configures a Pool.
+type PoolConfig struct {
+	// MaxInstances bounds the live instances of the pool, busy and idle
+	// together; an Invoke beyond it waits for a free one (or its context).
+	// Zero means DefaultMaxInstances.
+	MaxInstances int
+	// Isolate gives every invocation a fresh instance, closed afterwards,
+	// instead of reusing warm instances.
+	Isolate bool
+	// ModuleConfig is the base configuration of each instance; nil means
+	// ModuleConfig(). The pool sets stdout and stderr itself.
+	ModuleConfig wazero.ModuleConfig
+}
+
+// ModuleConfig returns the instance configuration SPEC.md §3 describes: no
+// name (instances are anonymous), no arguments, environment or files, real
+// clocks and sleep, crypto randomness, and _initialize as start function.
+func ModuleConfig() wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithName("").
+		WithRandSource(crand.Reader).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithStartFunctions("_initialize")
+}
+
+// Pool runs invocations of one compiled ABI module, keeping up to
+// MaxInstances warm instances for reuse. An instance serves one invocation at
+// a time and is closed after any error other than a *FunctionError (a trap,
+// exit, timeout or cancel; SPEC.md §3). A Pool is safe for concurrent use.
+type Pool struct {
+	rt      wazero.Runtime
+	cm      wazero.CompiledModule
+	base    wazero.ModuleConfig
+	isolate bool
+
+	slots chan struct{}  // one token per live instance allowed
+	idle  chan *instance // warm instances
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// NewPool returns a pool for cm, which must have been compiled by rt, and rt
+// must have WASI and the "wasmworker" host module (Instantiate) in it.
+// Check cm before.
+func NewPool(rt wazero.Runtime, cm wazero.CompiledModule, cfg PoolConfig) *Pool {
+	n := cfg.MaxInstances
+	if n <= 0 {
+		n = DefaultMaxInstances
+	}
+	base := cfg.ModuleConfig
+	if base == nil {
+		base = ModuleConfig()
+	}
+	return &Pool{
+		rt: rt, cm: cm, base: base, isolate: cfg.Isolate,
+		slots: make(chan struct{}, n),
+		idle:  make(chan *instance, n),
+	}
+}
+
+var errPoolClosed = errors.New("the instance pool is closed")
+
+// Invoke runs inv on entry point entry of a warm instance (or a new one) and
+// returns what Call returns; instantiation failures are *CallError too. It
+// waits while MaxInstances invocations are running.
+func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		err := &CallError{Entry: entry, Err: fmt.Errorf("waiting for a free instance: %w", context.Cause(ctx))}
+		inv.finish(0, err)
+		return err
+	}
+	defer func() { <-p.slots }()
+
+	var in *instance
+	if !p.isolate {
+		select {
+		case in = <-p.idle:
+		default:
+		}
+	}
+	if in == nil {
+		var err error
+		if in, err = p.instantiate(ctx); err != nil {
+			err = &CallError{Entry: entry, Err: err}
+			inv.finish(0, err)
+			return err
+		}
+	}
+	err := in.call(ctx, entry, inv)
+	if p.isolate || !Reusable(err) || !p.put(in) {
+		in.close(context.WithoutCancel(ctx))
+	}
+	return err
+}
+
+// put returns an instance to the idle list; false when the pool is closed.
+func (p *Pool) put(in *instance) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	select {
+	case p.idle <- in:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close closes the idle instances; instances still running are closed when
+// their invocation ends. Invoke fails afterwards only if it must instantiate.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	var errs []error
+	for {
+		select {
+		case in := <-p.idle:
+			if err := in.mod.Close(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			return errors.Join(errs...)
+		}
+	}
+}
+
+func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, errPoolClosed
+	}
+	in := &instance{}
+	in.stdout.in, in.stderr.in = in, in
+	cfg := p.base.WithStdout(&in.stdout).WithStderr(&in.stderr)
+	mod, err := p.rt.InstantiateModule(ctx, p.cm, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate (including _initialize): %w", err)
+	}
+	in.mod = mod
+	return in, nil
+}
+
+// instance is one live guest instance.
+type instance struct {
+	mod            api.Module
+	fns            map[string]api.Function // entry points looked up so far
+	cur            *Invocation             // the invocation running, for stdout/stderr lines
+	stdout, stderr lineLog
+}
+
+func (in *instance) call(ctx context.Context, entry string, inv *Invocation) error {
+	fn, ok := in.fns[entry]
+	if !ok {
+		fn = in.mod.ExportedFunction(entry)
+		if fn != nil {
+			if in.fns == nil {
+				in.fns = map[string]api.Function{}
+			}
+			in.fns[entry] = fn
+		}
+	}
+	in.cur = inv
+	err := callFunction(ctx, fn, entry, inv)
+	in.stdout.flush()
+	in.stderr.flush()
+	in.cur = nil
+	return err
+}
+
+func (in *instance) close(ctx context.Context) { _ = in.mod.Close(ctx) }
+
+// lineLog turns WASI stdout/stderr writes into log entries of the current
+// invocation, one per line. Writes happen on the guest's goroutine, during a
+// call. Output outside an invocation (in _initialize) is dropped.
+type lineLog struct {
+	in  *instance
+	buf []byte
+}
+
+func (l *lineLog) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if k := MaxMessageBytes - len(l.buf); len(b) > k { // an endless line: cut it
+				l.buf = append(l.buf, b[:k]...)
+				l.flush()
+				b = b[k:]
+				continue
+			}
+			l.buf = append(l.buf, b...)
+			break
+		}
+		l.buf = append(l.buf, b[:i]...)
+		l.flush()
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (l *lineLog) flush() {
+	if len(l.buf) == 0 {
+		return
+	}
+	if inv := l.in.cur; inv != nil {
+		inv.log(int32(invocation.LevelInformation), bytes.TrimSuffix(l.buf, []byte("\r")))
+	}
+	l.buf = l.buf[:0]
+}

@@ -1,0 +1,414 @@
+package customhandler
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/jsonc"
+)
+
+// Result is what a guest's response payload means for the host.
+type Result struct {
+	// Outputs has one entry per declared output binding that the guest set
+	// (never "$return"), in function.json order. Values are KindString,
+	// KindJSON, KindBytes, or KindHTTP with a Response.
+	Outputs []invocation.Output
+	// ReturnValue is set only when the function has a "$return" binding and
+	// the guest gave a non-null ReturnValue.
+	ReturnValue *invocation.Value
+	// Logs are the payload's "Logs", in order.
+	Logs []string
+	// ReturnValueIgnored reports a non-null ReturnValue on a function without
+	// a "$return" binding; it was dropped (the caller may log that).
+	ReturnValueIgnored bool
+}
+
+// quoteLimit is how much of a bad payload an error quotes.
+const quoteLimit = 200
+
+// DecodeResponse parses the guest's stdout (a JSON object
+// {"Outputs":…,"Logs":…,"ReturnValue":…}, keys case-insensitive) for fn.
+// Surrounding whitespace is allowed; anything else around the object is an
+// error. The mapping is documented in abi/COMMAND.md.
+func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
+	body := bytes.TrimSpace(bytes.TrimPrefix(stdout, []byte("\xef\xbb\xbf")))
+	if len(body) == 0 {
+		return nil, errors.New(`the function wrote nothing to stdout; a command-mode function must print one JSON object such as {"Outputs":{"res":{"statusCode":200,"body":"hi"}}} (write logs to stderr)`)
+	}
+	if body[0] != '{' {
+		return nil, fmt.Errorf("the function's stdout is not a JSON object: it starts with %s; a command-mode function must print exactly one JSON object {\"Outputs\":…,\"Logs\":…,\"ReturnValue\":…} and write logs to stderr", quote(body))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var top map[string]json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		return nil, fmt.Errorf("the function's stdout is not valid JSON (%v): it starts with %s; a command-mode function must print exactly one JSON object", err, quote(body))
+	}
+	off := int(dec.InputOffset())
+	if rest := bytes.TrimLeft(body[off:], " \t\r\n"); len(rest) > 0 {
+		return nil, fmt.Errorf("the function's stdout has more after its JSON object, at byte %d: %s; print exactly one JSON object and write logs to stderr", len(body)-len(rest), quote(rest))
+	}
+	res := &Result{}
+	if v, ok := jsonc.Lookup(top, "Logs"); ok && !isNull(v) {
+		logs, err := decodeLogs(v)
+		if err != nil {
+			return nil, err
+		}
+		res.Logs = logs
+	}
+	var outputs map[string]json.RawMessage
+	if v, ok := jsonc.Lookup(top, "Outputs"); ok && !isNull(v) {
+		if err := json.Unmarshal(v, &outputs); err != nil {
+			return nil, fmt.Errorf("\"Outputs\" must be an object keyed by output binding name, got %s", describe(v))
+		}
+	}
+	for _, b := range fn.Bindings {
+		if !b.IsOutput() || b.Name == "$return" {
+			continue
+		}
+		v, ok := outputs[b.Name] // exact match, as the host
+		if !ok {
+			continue
+		}
+		val, err := convertOutput(b, v)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", b.Name, err)
+		}
+		if val == nil {
+			continue
+		}
+		res.Outputs = append(res.Outputs, invocation.Output{Name: b.Name, Value: val})
+	}
+	if v, ok := jsonc.Lookup(top, "ReturnValue"); ok && !isNull(v) {
+		rb, ok := binding(fn, "$return")
+		if !ok {
+			res.ReturnValueIgnored = true
+		} else {
+			val, err := convertOutput(rb, v)
+			if err != nil {
+				return nil, fmt.Errorf("ReturnValue ($return): %w", err)
+			}
+			res.ReturnValue = val
+		}
+	}
+	return res, nil
+}
+
+// binding returns the binding of fn called exactly name.
+func binding(fn invocation.Function, name string) (invocation.Binding, bool) {
+	for _, b := range fn.Bindings {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return invocation.Binding{}, false
+}
+
+// convertOutput turns one output value into a Value for binding b; nil
+// means "not set".
+func convertOutput(b invocation.Binding, v json.RawMessage) (*invocation.Value, error) {
+	if strings.EqualFold(b.Type, "http") {
+		h, err := decodeHTTP(v)
+		if err != nil {
+			return nil, err
+		}
+		return &invocation.Value{Kind: invocation.KindHTTP, Response: h}, nil
+	}
+	switch kind(v) {
+	case 'n':
+		return nil, nil
+	case '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, err
+		}
+		if strings.EqualFold(b.DataType, "binary") {
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, fmt.Errorf("the binding has \"dataType\": \"binary\", so a string value must be base64; %s is not (%v)", quote([]byte(s)), err)
+			}
+			return invocation.BytesValue(raw), nil
+		}
+		return invocation.StringValue(s), nil
+	default:
+		// Numbers keep their text (integers stay integers), booleans and
+		// objects/arrays become compact JSON text.
+		text, ok := compactJSON(string(v))
+		if !ok {
+			return nil, fmt.Errorf("invalid JSON value %s", quote(v))
+		}
+		return invocation.JSONValue(text), nil
+	}
+}
+
+// decodeHTTP builds the HTTP response from {statusCode, headers, body,
+// cookies} (keys case-insensitive), or from a string holding that object.
+func decodeHTTP(v json.RawMessage) (*invocation.HTTPResponse, error) {
+	wrongShape := func() error {
+		return fmt.Errorf("expected an HTTP response object {statusCode, headers, body}, got %s", describe(v))
+	}
+	if kind(v) == '"' {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, err
+		}
+		inner := json.RawMessage(strings.TrimSpace(s))
+		if kind(inner) != '{' || !json.Valid(inner) {
+			return nil, wrongShape()
+		}
+		v = inner
+	}
+	if kind(v) != '{' {
+		return nil, wrongShape()
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil {
+		return nil, wrongShape()
+	}
+	h := &invocation.HTTPResponse{StatusCode: "200", Headers: map[string]string{}}
+	if sc, ok := jsonc.Lookup(obj, "statusCode"); ok && !isNull(sc) {
+		switch kind(sc) {
+		case '"':
+			var s string
+			if err := json.Unmarshal(sc, &s); err != nil {
+				return nil, err
+			}
+			// The host reads an empty status as 200, as a missing one.
+			if s = strings.TrimSpace(s); s != "" {
+				h.StatusCode = s
+			}
+		case 'd':
+			h.StatusCode = string(bytes.TrimSpace(sc))
+		default:
+			return nil, fmt.Errorf("\"statusCode\" must be a number or a string, got %s", describe(sc))
+		}
+	}
+	if hv, ok := jsonc.Lookup(obj, "headers"); ok && !isNull(hv) {
+		var hdrs map[string]json.RawMessage
+		if kind(hv) != '{' || json.Unmarshal(hv, &hdrs) != nil {
+			return nil, fmt.Errorf("\"headers\" must be an object of strings, got %s", describe(hv))
+		}
+		for name, val := range hdrs {
+			s, err := scalarText(val)
+			if err != nil {
+				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", name, describe(val))
+			}
+			h.Headers[name] = s
+		}
+	}
+	h.Body = invocation.StringValue("")
+	if bv, ok := jsonc.Lookup(obj, "body"); ok && !isNull(bv) {
+		switch kind(bv) {
+		case '"':
+			var s string
+			if err := json.Unmarshal(bv, &s); err != nil {
+				return nil, err
+			}
+			h.Body = invocation.StringValue(s)
+		case '{', '[':
+			text, _ := compactJSON(string(bv))
+			h.Body = invocation.JSONValue(text)
+		default:
+			h.Body = invocation.StringValue(string(bytes.TrimSpace(bv)))
+		}
+	}
+	if cv, ok := jsonc.Lookup(obj, "cookies"); ok && !isNull(cv) {
+		var list []json.RawMessage
+		if kind(cv) != '[' || json.Unmarshal(cv, &list) != nil {
+			return nil, fmt.Errorf("\"cookies\" must be an array of cookie objects, got %s", describe(cv))
+		}
+		for i, c := range list {
+			ck, err := decodeCookie(c)
+			if err != nil {
+				return nil, fmt.Errorf("cookie %d: %w", i+1, err)
+			}
+			h.Cookies = append(h.Cookies, ck)
+		}
+	}
+	return h, nil
+}
+
+// decodeCookie reads {name, value, domain, path, expires, secure, httpOnly,
+// sameSite, maxAge} (keys case-insensitive).
+func decodeCookie(v json.RawMessage) (invocation.Cookie, error) {
+	var ck invocation.Cookie
+	var obj map[string]json.RawMessage
+	if kind(v) != '{' || json.Unmarshal(v, &obj) != nil {
+		return ck, fmt.Errorf("expected an object {name, value, …}, got %s", describe(v))
+	}
+	str := func(key string) (string, bool, error) {
+		fv, ok := jsonc.Lookup(obj, key)
+		if !ok || isNull(fv) {
+			return "", false, nil
+		}
+		var s string
+		if kind(fv) != '"' || json.Unmarshal(fv, &s) != nil {
+			return "", false, fmt.Errorf("%q must be a string, got %s", key, describe(fv))
+		}
+		return s, true, nil
+	}
+	boolean := func(key string) (*bool, error) {
+		fv, ok := jsonc.Lookup(obj, key)
+		if !ok || isNull(fv) {
+			return nil, nil
+		}
+		var x bool
+		if json.Unmarshal(fv, &x) != nil {
+			return nil, fmt.Errorf("%q must be true or false, got %s", key, describe(fv))
+		}
+		return &x, nil
+	}
+	name, ok, err := str("name")
+	if err != nil {
+		return ck, err
+	}
+	if !ok || name == "" {
+		return ck, errors.New("\"name\" is required")
+	}
+	ck.Name = name
+	if ck.Value, _, err = str("value"); err != nil {
+		return ck, err
+	}
+	for _, key := range []string{"domain", "path"} {
+		s, ok, err := str(key)
+		if err != nil {
+			return ck, err
+		}
+		if !ok {
+			continue
+		}
+		if key == "domain" {
+			ck.Domain = &s
+		} else {
+			ck.Path = &s
+		}
+	}
+	if s, ok, err := str("expires"); err != nil {
+		return ck, err
+	} else if ok {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return ck, fmt.Errorf("\"expires\" must be an RFC 3339 time such as \"2025-01-02T15:04:05Z\", got %q", s)
+		}
+		ck.Expires = t
+	}
+	if ck.Secure, err = boolean("secure"); err != nil {
+		return ck, err
+	}
+	if ck.HTTPOnly, err = boolean("httpOnly"); err != nil {
+		return ck, err
+	}
+	if s, ok, err := str("sameSite"); err != nil {
+		return ck, err
+	} else if ok {
+		switch strings.ToLower(s) {
+		case "lax":
+			ck.SameSite = invocation.SameSiteLax
+		case "strict":
+			ck.SameSite = invocation.SameSiteStrict
+		case "none":
+			ck.SameSite = invocation.SameSiteNone
+		default:
+			return ck, fmt.Errorf("\"sameSite\" must be \"Lax\", \"Strict\" or \"None\", got %q", s)
+		}
+	}
+	if fv, ok := jsonc.Lookup(obj, "maxAge"); ok && !isNull(fv) {
+		var x float64
+		if kind(fv) != 'd' || json.Unmarshal(fv, &x) != nil {
+			return ck, fmt.Errorf("\"maxAge\" must be a number of seconds, got %s", describe(fv))
+		}
+		ck.MaxAge = &x
+	}
+	return ck, nil
+}
+
+// decodeLogs reads "Logs": an array of strings; numbers and booleans are
+// taken as their text and null entries are skipped.
+func decodeLogs(v json.RawMessage) ([]string, error) {
+	var list []json.RawMessage
+	if kind(v) != '[' || json.Unmarshal(v, &list) != nil {
+		return nil, fmt.Errorf("\"Logs\" must be an array of strings, got %s", describe(v))
+	}
+	logs := make([]string, 0, len(list))
+	for i, e := range list {
+		if isNull(e) {
+			continue
+		}
+		s, err := scalarText(e)
+		if err != nil {
+			return nil, fmt.Errorf("\"Logs\" entry %d must be a string, got %s", i+1, describe(e))
+		}
+		logs = append(logs, s)
+	}
+	return logs, nil
+}
+
+// scalarText returns a string's content or a number's or boolean's text.
+func scalarText(v json.RawMessage) (string, error) {
+	switch kind(v) {
+	case '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	case 'd', 't', 'f':
+		return string(bytes.TrimSpace(v)), nil
+	default:
+		return "", errors.New("not a scalar")
+	}
+}
+
+// kind classifies a JSON value by its first byte: '{', '[', '"', 't', 'f',
+// 'n', or 'd' for a number (0 if empty).
+func kind(v []byte) byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return 0
+	}
+	switch c := v[0]; c {
+	case '{', '[', '"', 't', 'f', 'n':
+		return c
+	default:
+		return 'd'
+	}
+}
+
+func isNull(v json.RawMessage) bool { return kind(v) == 'n' }
+
+// describe names a JSON value for an error: its kind and a quoted start.
+func describe(v json.RawMessage) string {
+	var k string
+	switch kind(v) {
+	case '{':
+		k = "an object"
+	case '[':
+		k = "an array"
+	case '"':
+		k = "a string"
+	case 't', 'f':
+		k = "a boolean"
+	case 'n':
+		return "null"
+	case 'd':
+		k = "a number"
+	default:
+		return "nothing"
+	}
+	return k + " " + quote(bytes.TrimSpace(v))
+}
+
+// quote shows at most quoteLimit bytes of b with Go escaping, so invalid
+// UTF-8 and control bytes are visible.
+func quote(b []byte) string {
+	if len(b) > quoteLimit {
+		return fmt.Sprintf("%q…", b[:quoteLimit])
+	}
+	return fmt.Sprintf("%q", b)
+}

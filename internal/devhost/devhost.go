@@ -1,0 +1,504 @@
+// Package devhost runs an Azure Functions app on a laptop like `func start`:
+// it reads host.json, local.settings.json and every function.json, starts the
+// language worker processes as the v4 host does and drives them over the
+// real gRPC protocol, serving HTTP triggers, firing timers, running
+// in-process queues and admin invocations, and reloading on file changes.
+package devhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/netutil"
+
+	"github.com/wasmworker/wasmworker/internal/devhost/queue"
+	"github.com/wasmworker/wasmworker/internal/devhost/route"
+	"github.com/wasmworker/wasmworker/internal/fnhost"
+	"github.com/wasmworker/wasmworker/internal/funcapp"
+)
+
+// HostVersion is the host version wasmfunc reports to workers
+// (WorkerInitRequest.host_version).
+const HostVersion = "4.1037.0.0"
+
+// DefaultAddr is where `func start` listens.
+const DefaultAddr = "127.0.0.1:7071"
+
+// Options configure a Host.
+type Options struct {
+	// AppDir is the function app folder (holding host.json).
+	AppDir string
+	// WorkersDir holds <language>/worker.config.json (see FindWorkersDir).
+	WorkersDir string
+	// Addr is the HTTP listen address; "" means DefaultAddr, port 0 a free port.
+	Addr string
+	// Out receives the terminal log (nil discards); JSON switches it to JSON lines.
+	Out  io.Writer
+	JSON bool
+	// Verbose also shows, in human mode, the informational lines the worker
+	// processes write (JSON mode always includes them).
+	Verbose bool
+	// Logger receives diagnostics of the gRPC side (nil discards).
+	Logger *slog.Logger
+	// Watch makes the host reload the app when host.json,
+	// local.settings.json, a function.json, a .wasm or a .go file changes.
+	Watch bool
+	// WatchInterval is how often files are checked (default 500ms).
+	WatchInterval time.Duration
+	// Rebuild, when set, runs before each load (e.g. appbuild.Build in place).
+	Rebuild func(ctx context.Context, appDir string) ([]string, error)
+
+	// Limits of the HTTP listener, so that slow or idle clients cannot hold
+	// the host's connections forever (defaults: the Default* constants).
+	// Zero means the default; a negative value turns the limit off, and
+	// net/http then falls back as it does: ReadHeaderTimeout to ReadTimeout,
+	// IdleTimeout to ReadTimeout (then ReadHeaderTimeout), MaxHeaderBytes to
+	// its own 1 MiB.
+	//
+	// ReadHeaderTimeout bounds reading a request's line and headers.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, headers and body, from
+	// when the host starts reading it; a client still sending then is
+	// disconnected. It does not bound the function: once the body is read,
+	// net/http clears the read deadline and the invocation runs until
+	// functionTimeout.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its next
+	// request.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the size of a request's line and headers
+	// (net/http allows 4 KiB more); larger requests are answered 431.
+	MaxHeaderBytes int
+	// MaxConns bounds the connections open at once
+	// (netutil.LimitListener); further clients wait, queued by the
+	// operating system, until one closes.
+	MaxConns int
+}
+
+// Defaults of the HTTP listener's limits (Options), chosen for a developer
+// machine: generous for any real client, short enough that a stuck or
+// malicious one cannot hold the host.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 1 << 20 // 1 MiB
+	DefaultMaxConns          = 256
+)
+
+// limit returns v, def when v is zero, or 0 (no limit) when v is negative.
+func limit[T time.Duration | int](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	default:
+		return v
+	}
+}
+
+// Host is a running local Functions host.
+type Host struct {
+	opts   Options
+	con    *console
+	logger *slog.Logger
+	grpc   *fnhost.Server
+	queues *queue.Store
+	ln     net.Listener
+	srv    *http.Server
+
+	gen    atomic.Pointer[generation]
+	reload sync.Mutex // serializes loads
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// generation is one load of the app: its functions, routes, workers and triggers.
+type generation struct {
+	h      *Host
+	app    *funcapp.App
+	env    []string
+	lookup func(string) (string, bool)
+	fns    []*function
+	byName map[string]*function
+	routes route.Table[*function]
+	pool   *pool
+	errs   []string
+	state  string // "Running" or "Error"
+
+	ctx    context.Context // cancelled when the triggers stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // trigger goroutines and in-flight invocations
+}
+
+// Start loads the app, starts its workers and triggers and serves HTTP. It
+// returns once the HTTP listener is up and the workers are ready (or failed).
+func Start(ctx context.Context, opts Options) (*Host, error) {
+	if opts.Addr == "" {
+		opts.Addr = DefaultAddr
+	}
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = 500 * time.Millisecond
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	h := &Host{opts: opts, con: newConsole(opts.Out, opts.JSON, opts.Verbose), logger: logger, queues: queue.New()}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	var err error
+	if h.grpc, err = fnhost.Listen(); err != nil {
+		return nil, fmt.Errorf("gRPC server: %w", err)
+	}
+	g, err := h.load(ctx)
+	if err != nil {
+		h.grpc.Close()
+		return nil, err
+	}
+	h.ln, err = net.Listen("tcp", opts.Addr)
+	if err != nil {
+		g.stop()
+		h.grpc.Close()
+		return nil, fmt.Errorf("listen on %s: %w (is another host running? use --port)", opts.Addr, err)
+	}
+	if n := limit(opts.MaxConns, DefaultMaxConns); n > 0 {
+		h.ln = netutil.LimitListener(h.ln, n)
+	}
+	h.srv = h.newServer()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.con.hostf("Error", "HTTP server: %v", err)
+		}
+	}()
+	h.activate(g, nil)
+	h.con.hostf("Information", "Listening on %s (app %s)", h.URL(), g.app.Dir)
+	if opts.Watch {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			h.watch()
+		}()
+	}
+	return h, nil
+}
+
+// newServer makes the HTTP server with the limits of the options
+// (http.Server treats a zero timeout as none).
+func (h *Host) newServer() *http.Server {
+	o := h.opts
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: limit(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       limit(o.ReadTimeout, DefaultReadTimeout),
+		IdleTimeout:       limit(o.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    limit(o.MaxHeaderBytes, DefaultMaxHeaderBytes),
+	}
+}
+
+// URL returns the base URL of the HTTP listener, e.g. "http://127.0.0.1:7071".
+func (h *Host) URL() string {
+	addr := h.ln.Addr().(*net.TCPAddr)
+	ip := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		ip = "localhost"
+	}
+	return "http://" + net.JoinHostPort(ip, strconv.Itoa(addr.Port))
+}
+
+// Queues returns the in-process queue store.
+func (h *Host) Queues() *queue.Store { return h.queues }
+
+// Close stops triggers, drains in-flight invocations (up to the worker's
+// processShutdownTimeout), terminates the workers and closes the listeners.
+func (h *Host) Close() error {
+	h.cancel()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := h.srv.Shutdown(sctx)
+	if g := h.gen.Swap(nil); g != nil {
+		g.stop()
+	}
+	h.wg.Wait()
+	h.grpc.Close()
+	return err
+}
+
+// Reload loads the app again (as a file change does) and swaps it in.
+func (h *Host) Reload(ctx context.Context) error {
+	g, err := h.load(ctx)
+	if err != nil {
+		h.con.hostf("Error", "reload failed, keeping the previous functions: %v", err)
+		return err
+	}
+	h.activate(g, h.gen.Load())
+	return nil
+}
+
+// load reads the app and starts a new generation's workers; triggers start in activate.
+func (h *Host) load(ctx context.Context) (*generation, error) {
+	h.reload.Lock()
+	defer h.reload.Unlock()
+	dir := h.opts.AppDir
+	if h.opts.Rebuild != nil {
+		built, err := h.opts.Rebuild(ctx, dir)
+		if err != nil {
+			return nil, fmt.Errorf("building the app: %w", err)
+		}
+		if len(built) > 0 {
+			h.con.hostf("Information", "built %s", strings.Join(built, ", "))
+		}
+	}
+	app, err := funcapp.LoadApp(dir)
+	if err != nil {
+		return nil, err
+	}
+	values, err := funcapp.LoadSettings(app.Dir)
+	if err != nil {
+		return nil, err
+	}
+	env, skipped := buildEnv(values)
+	for _, k := range skipped {
+		h.con.hostf("Information", "Skipping '%s' from local.settings.json as it's already defined in the environment", k)
+	}
+	g := &generation{h: h, app: app, env: env, lookup: envLookup(env), byName: map[string]*function{}, state: "Running"}
+	g.ctx, g.cancel = context.WithCancel(h.ctx)
+	for _, e := range app.Errors {
+		g.errs = append(g.errs, e.Error())
+	}
+	runtime, _ := g.lookup("FUNCTIONS_WORKER_RUNTIME")
+	if runtime == "" {
+		runtime = "wasm"
+		h.con.hostf("Warning", "FUNCTIONS_WORKER_RUNTIME is not set (local.settings.json Values); using %q", runtime)
+	}
+	cfg, err := fnhost.FindWorker(h.opts.WorkersDir, runtime)
+	if err != nil {
+		return nil, fmt.Errorf("finding the %q worker in %s: %w", runtime, h.opts.WorkersDir, err)
+	}
+	var loadable []*funcapp.Function
+	for _, fn := range app.Functions {
+		if !hasExtension(cfg.Extensions, fn.ScriptFile) {
+			g.errs = append(g.errs, fmt.Sprintf("%s: script file %s does not belong to the %s worker (extensions %v)", fn.Name, fn.ScriptFile, runtime, cfg.Extensions))
+			continue
+		}
+		f, err := prepare(fn, app.Host.RoutePrefix, g.lookup)
+		if err != nil {
+			g.errs = append(g.errs, err.Error())
+			continue
+		}
+		g.fns = append(g.fns, f)
+		g.byName[strings.ToLower(f.Name)] = f
+		if f.kind == kindHTTP {
+			g.routes.Add(f.route, f)
+		}
+		loadable = append(loadable, fn)
+	}
+	for _, e := range g.errs {
+		h.con.hostf("Error", "%s", e)
+	}
+	if len(g.fns) == 0 {
+		h.con.hostf("Warning", "no functions found in %s; no worker is started", app.Dir)
+		return g, nil
+	}
+	count := processCount(cfg, g.lookup)
+	h.con.hostf("Information", "Starting %d %s worker process(es) for %d function(s) (worker %s)", count, cfg.Language, len(loadable), cfg.Dir)
+	g.pool = newPool(g, cfg, loadable, count)
+	g.pool.start()
+	wctx, cancel := context.WithTimeout(ctx, cfg.Process.ProcessStartupTimeout+cfg.Process.InitializationTimeout+loadTimeout(app.Host.FunctionTimeout))
+	defer cancel()
+	if err := g.pool.waitReady(wctx); err != nil {
+		g.state = "Error"
+		g.errs = append(g.errs, err.Error())
+		h.con.hostf("Error", "%v", err)
+	}
+	return g, nil
+}
+
+// processCount is FUNCTIONS_WORKER_PROCESS_COUNT (values < 1 → 1), else the
+// number of CPUs when the config sets setProcessCountToNumberOfCpuCores,
+// else the config's processCount; it is capped by maxProcessCount (docs/host-contract.md §1.2).
+func processCount(cfg *fnhost.WorkerConfig, lookup func(string) (string, bool)) int {
+	n := cfg.Process.ProcessCount
+	if cfg.Process.SetProcessCountToNumberOfCpuCores {
+		n = runtime.NumCPU()
+	}
+	if v, ok := lookup("FUNCTIONS_WORKER_PROCESS_COUNT"); ok && strings.TrimSpace(v) != "" {
+		if c, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			n = c
+		}
+	}
+	if n < 1 {
+		n = 1
+	}
+	if cfg.Process.MaxProcessCount > 0 && n > cfg.Process.MaxProcessCount {
+		n = cfg.Process.MaxProcessCount
+	}
+	return n
+}
+
+func hasExtension(exts []string, file string) bool {
+	for _, e := range exts {
+		if e != "" && strings.HasSuffix(strings.ToLower(file), strings.ToLower(e)) {
+			return true
+		}
+	}
+	return false
+}
+
+// activate makes g the current generation: the old one's triggers stop, g's
+// start, and the old workers drain and terminate in the background.
+func (h *Host) activate(g, old *generation) {
+	if old != nil {
+		old.cancel()
+	}
+	if !h.gen.CompareAndSwap(old, g) {
+		// Closed meanwhile.
+		g.stop()
+		return
+	}
+	h.printFunctions(g)
+	g.startTriggers()
+	if old != nil {
+		go old.stop()
+	}
+}
+
+// stop stops the triggers, waits for in-flight invocations and terminates the workers.
+func (g *generation) stop() {
+	g.cancel()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	wait := 10 * time.Second
+	if g.pool != nil {
+		wait = g.pool.cfg.Process.ProcessShutdownTimeout
+	}
+	select {
+	case <-done:
+	case <-time.After(wait):
+	}
+	if g.pool != nil {
+		g.pool.stop()
+	}
+}
+
+// printFunctions lists the functions as `func start` does: a "Functions:"
+// header, then one line per function (indented by the console).
+func (h *Host) printFunctions(g *generation) {
+	if len(g.fns) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("Functions:")
+	for _, f := range g.fns {
+		b.WriteString("\n" + f.Name + ": ")
+		switch f.kind {
+		case kindHTTP:
+			var ms []string
+			for m := range f.methods {
+				ms = append(ms, m)
+			}
+			sort.Strings(ms)
+			if len(ms) > 0 {
+				b.WriteString("[" + strings.Join(ms, ",") + "] ")
+			}
+			b.WriteString(h.URL() + "/" + f.routeText)
+		case kindQueue:
+			b.WriteString("queueTrigger (queue " + f.queueName + ")")
+		case kindTimer:
+			b.WriteString("timerTrigger (schedule " + f.schedule.text + ")")
+		default:
+			b.WriteString(f.trigger.Type + " (invoke with POST " + h.URL() + "/admin/functions/" + f.Name + ")")
+		}
+		if f.disabled {
+			b.WriteString(" [disabled]")
+		}
+	}
+	h.con.hostf("Information", "%s", b.String())
+}
+
+// startTriggers starts timers and queue listeners.
+func (g *generation) startTriggers() {
+	for _, f := range g.fns {
+		if f.disabled {
+			continue
+		}
+		switch f.kind {
+		case kindTimer:
+			g.wg.Add(1)
+			go func(f *function) { defer g.wg.Done(); g.runTimer(f) }(f)
+		case kindQueue:
+			g.wg.Add(1)
+			go func(f *function) { defer g.wg.Done(); g.runQueue(f) }(f)
+		}
+	}
+}
+
+// watch polls the app folder and reloads on changes.
+func (h *Host) watch() {
+	last := fingerprint(h.opts.AppDir)
+	t := time.NewTicker(h.opts.WatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		fp := fingerprint(h.opts.AppDir)
+		if fp == last {
+			continue
+		}
+		// Let a burst of writes settle (the host debounces 300 ms).
+		time.Sleep(300 * time.Millisecond)
+		if h.ctx.Err() != nil {
+			return
+		}
+		h.con.hostf("Information", "file change detected; reloading the function app")
+		_ = h.Reload(h.ctx)
+		last = fingerprint(h.opts.AppDir) // a rebuild may have written .wasm files
+	}
+}
+
+// fingerprint summarizes names, sizes and times of the files that matter.
+func fingerprint(dir string) string {
+	var b strings.Builder
+	add := func(p string) {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			fmt.Fprintf(&b, "%s|%d|%d\n", p, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	add(dir + "/host.json")
+	add(dir + "/local.settings.json")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sub := dir + "/" + e.Name()
+		files, _ := os.ReadDir(sub)
+		for _, f := range files {
+			n := f.Name()
+			if n == "function.json" || strings.HasSuffix(n, ".wasm") || strings.HasSuffix(n, ".go") {
+				add(sub + "/" + n)
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/wasmworker/wasmworker/internal/abi"
+)
+
+// Mode is how a module's invocations run.
+type Mode int
+
+const (
+	// Command: a WASI command run in a fresh instance per invocation, JSON
+	// on stdin and stdout (RunCommand).
+	Command Mode = iota
+	// ABI: a module speaking wasmworker ABI v1, whose entry points run on
+	// warm instances from a pool (Invoke).
+	ABI
+)
+
+func (m Mode) String() string {
+	if m == ABI {
+		return "abi"
+	}
+	return "command"
+}
+
+// abiModule is the ABI side of a Module.
+type abiModule struct {
+	info abi.Info
+	pool *abi.Pool
+}
+
+// initABI provides the ABI host module in m's runtime and makes the
+// instance pool.
+func (m *Module) initABI(ctx context.Context, info abi.Info) error {
+	if err := m.engine.provideABI(ctx, m.share); err != nil {
+		return fmt.Errorf("provide the wasmworker ABI host module: %w", err)
+	}
+	cfg := abi.ModuleConfig()
+	if fc := m.grants.fsConfig(); fc != nil {
+		cfg = cfg.WithFSConfig(fc)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.grants.Env)) {
+		cfg = cfg.WithEnv(k, m.grants.Env[k])
+	}
+	m.abi = &abiModule{info: info, pool: abi.NewPool(m.rt, m.cm, abi.PoolConfig{
+		MaxInstances: m.lim.MaxInstances,
+		Isolate:      m.lim.Isolate,
+		ModuleConfig: cfg,
+	})}
+	return nil
+}
+
+// Mode reports whether m is a WASI command or an ABI module.
+func (m *Module) Mode() Mode {
+	if m.abi != nil {
+		return ABI
+	}
+	return Command
+}
+
+// Entry resolves function.json's entryPoint to an entry point of an ABI
+// module ("" means abi.DefaultEntryPoint); the error names the entry points
+// the module has.
+func (m *Module) Entry(entryPoint string) (string, error) {
+	if m.abi == nil {
+		return "", fmt.Errorf("wasm module %s is a WASI command, not a wasmworker ABI module: it has no entry points", m.path)
+	}
+	e, err := m.abi.info.Entry(entryPoint)
+	if err != nil {
+		return "", fmt.Errorf("wasm module %s: %w", m.path, err)
+	}
+	return e, nil
+}
+
+// Invoke runs inv on entry point entry of an ABI module, on a warm instance
+// unless the module was loaded with Limits.Isolate. Limits.Timeout applies
+// on top of ctx's deadline; an instance that trapped, exited or was stopped
+// is discarded. It returns what abi.Call returns: nil, an *abi.FunctionError
+// (the guest reported a failure) or an *abi.CallError (the guest did not
+// return normally; for a stopped guest it wraps the context's cause).
+func (m *Module) Invoke(ctx context.Context, entry string, inv *abi.Invocation) error {
+	if m.abi == nil {
+		return fmt.Errorf("wasm module %s is a WASI command, not a wasmworker ABI module", m.path)
+	}
+	ctx, release, _, rerr := m.admit(ctx)
+	if rerr != nil {
+		return rerr
+	}
+	defer release()
+	return m.abi.pool.Invoke(ctx, entry, inv)
+}

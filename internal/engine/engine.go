@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// CacheOff as Config.CacheDir disables the on-disk compilation cache.
+const CacheOff = "off"
+
+// Config configures an Engine.
+type Config struct {
+	// CacheDir is the on-disk wazero compilation cache. "" means
+	// DefaultCacheDir(); CacheOff ("off") keeps compiled code in memory only.
+	CacheDir string
+	// Logger receives warnings; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultCacheDir returns $WASMWORKER_CACHE_DIR if set, else
+// os.UserCacheDir()/wasmworker/wazero (os.TempDir() when there is no user
+// cache directory).
+func DefaultCacheDir() string {
+	if d := os.Getenv("WASMWORKER_CACHE_DIR"); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "wasmworker", "wazero")
+}
+
+// Engine compiles modules. Every Module it loads shares its compilation
+// cache. An Engine is safe for concurrent use.
+type Engine struct {
+	cache    wazero.CompilationCache
+	cacheDir string // "" when the cache is in memory only
+	log      *slog.Logger
+
+	// life is held for reading by Load while it uses the cache, and for
+	// writing by Close, so that the cache is never used after it is closed.
+	life   sync.RWMutex
+	closed bool
+
+	mu      sync.Mutex
+	modules map[*Module]struct{}
+
+	shareMu   sync.Mutex
+	shared    map[shareKey]*sharedRT
+	compiling map[shareKey]*keyLock
+
+	filesMu sync.Mutex
+	files   map[string]fileEntry // module files by absolute path (files.go)
+
+	instrMu sync.Mutex
+	instr   map[[32]byte][]byte // instrumented code by hash of the original module
+}
+
+// NewEngine returns an Engine. A cache directory that cannot be used is not
+// fatal: a warning is logged and compiled code is kept in memory only.
+func NewEngine(cfg Config) (*Engine, error) {
+	e := &Engine{log: cfg.Logger, modules: map[*Module]struct{}{}}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	dir := cfg.CacheDir
+	if dir == "" {
+		dir = DefaultCacheDir()
+	}
+	if dir != CacheOff {
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err == nil {
+			e.cache, e.cacheDir = c, dir
+		} else {
+			_ = c.Close(context.Background())
+			e.log.Warn("wasm compilation cache directory unusable; compiled code is kept in memory only",
+				"dir", dir, "error", err)
+		}
+	}
+	if e.cache == nil {
+		e.cache = wazero.NewCompilationCache()
+	}
+	return e, nil
+}
+
+// CacheDir returns the directory of the on-disk compilation cache, or "" when
+// compiled code is kept in memory only.
+func (e *Engine) CacheDir() string { return e.cacheDir }
+
+// Close closes every Module loaded by e and then the compilation cache.
+// Runs still in progress fail.
+func (e *Engine) Close(ctx context.Context) error {
+	e.life.Lock()
+	wasClosed := e.closed
+	e.closed = true
+	e.life.Unlock()
+	if wasClosed {
+		return nil
+	}
+	e.mu.Lock()
+	mods := make([]*Module, 0, len(e.modules))
+	for m := range e.modules {
+		mods = append(mods, m)
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, m := range mods {
+		if err := m.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := e.cache.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close compilation cache: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// add registers m; the caller holds e.life for reading.
+func (e *Engine) add(m *Module) {
+	e.mu.Lock()
+	e.modules[m] = struct{}{}
+	e.mu.Unlock()
+}
+
+func (e *Engine) remove(m *Module) {
+	e.mu.Lock()
+	delete(e.modules, m)
+	e.mu.Unlock()
+}

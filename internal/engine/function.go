@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/wasmworker/wasmworker/internal/abi"
+	"github.com/wasmworker/wasmworker/internal/customhandler"
+	"github.com/wasmworker/wasmworker/internal/invocation"
+)
+
+// FunctionSpec says what to load for one function.
+type FunctionSpec struct {
+	// Name and Bindings describe the function (function.json).
+	invocation.Function
+	// Path is the .wasm file.
+	Path string
+	// EntryPoint selects the export of an ABI module ("" means
+	// abi.DefaultEntryPoint); command modules ignore it.
+	EntryPoint string
+	Limits     Limits
+	Grants     Grants
+}
+
+// Function is one loaded function: its module and the executor of its guest
+// kind. Both kinds run through Invoke, which enforces the limits that apply
+// to every invocation (deadline, instances) in one place; the executors add
+// only what their contract needs. A Function is safe for concurrent use.
+type Function struct {
+	fn   invocation.Function
+	mod  *Module
+	exec executor
+}
+
+// executor runs one invocation of one guest kind, after Function.Invoke has
+// admitted it. Every failure it returns is a *RunError.
+type executor interface {
+	invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error)
+}
+
+// LoadFunction loads the module of spec and picks the executor of its kind
+// (told apart by abi.Check at compile time). Errors say what to change;
+// they do not repeat the function's name, which the caller adds once.
+func (e *Engine) LoadFunction(ctx context.Context, spec FunctionSpec) (*Function, error) {
+	mod, err := e.LoadWithGrants(ctx, spec.Path, spec.Limits, spec.Grants)
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{fn: spec.Function, mod: mod}
+	switch mod.Mode() {
+	case ABI:
+		entry, err := mod.Entry(spec.EntryPoint)
+		if err != nil {
+			_ = mod.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		f.exec = &abiExecutor{mod: mod, entry: entry, bindings: spec.Bindings}
+	default:
+		f.exec = &commandExecutor{mod: mod, fn: spec.Function, env: mod.grants.Env}
+	}
+	return f, nil
+}
+
+// Mode reports the function's guest kind.
+func (f *Function) Mode() Mode { return f.mod.Mode() }
+
+// Module returns the function's module.
+func (f *Function) Module() *Module { return f.mod }
+
+// Close releases the function's module.
+func (f *Function) Close(ctx context.Context) error { return f.mod.Close(ctx) }
+
+// Invoke runs one invocation. logf, when set, receives the guest's log
+// entries in order, on the calling goroutine, before Invoke returns. On
+// success it returns the outputs; every failure is a *RunError whose Kind
+// says why (a guest-reported failure is GuestError).
+func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (res *invocation.Result, err error) {
+	if logf == nil {
+		logf = func(invocation.Log) {}
+	}
+	ctx, release, budget, rerr := f.mod.admit(ctx)
+	if rerr != nil {
+		return nil, rerr
+	}
+	defer release()
+	res, err = f.exec.invoke(ctx, req, logf)
+	var re *RunError
+	if errors.As(err, &re) && re.Kind == DeadlineExceeded && re.Deadline == 0 {
+		re.Deadline = budget
+	}
+	return res, err
+}
+
+// admit applies Limits.Timeout on top of ctx's deadline and takes one of the
+// module's instance slots, waiting while all are busy until ctx ends. It is
+// the one place where both limits are enforced, for both guest kinds.
+// budget is the time the invocation has (0: no deadline).
+func (m *Module) admit(ctx context.Context) (_ context.Context, release func(), budget time.Duration, _ *RunError) {
+	if m.closed.Load() {
+		return ctx, nil, 0, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module was closed"}
+	}
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d)
+	}
+	cancel := context.CancelFunc(func() {})
+	if t := m.lim.Timeout; t > 0 && (budget == 0 || t < budget) {
+		ctx, cancel = context.WithTimeoutCause(ctx, t, &timeoutError{limit: t})
+		budget = t
+	}
+	if err := m.acquire(ctx); err != nil {
+		cancel()
+		err.Deadline = budget
+		return ctx, nil, budget, err
+	}
+	return ctx, func() { m.release(); cancel() }, budget, nil
+}
+
+// commandExecutor runs a WASI command in a fresh instance per invocation,
+// with the custom-handler JSON on stdin and stdout (abi/COMMAND.md).
+type commandExecutor struct {
+	mod *Module
+	fn  invocation.Function
+	env map[string]string
+}
+
+func (x *commandExecutor) invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
+	stdin, err := customhandler.EncodeRequest(x.fn, req, time.Now().UTC(), uuid.NewString())
+	if err != nil {
+		return nil, &RunError{Kind: InvalidInput, Path: x.mod.path, Detail: err.Error()}
+	}
+	out, err := x.mod.runCommand(ctx, CommandInput{
+		Stdin:  stdin,
+		Env:    x.env,
+		Stderr: func(line string) { logf(invocation.Log{Level: invocation.LevelInformation, Message: line}) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := customhandler.DecodeResponse(x.fn, out.Stdout)
+	if err != nil {
+		return nil, &RunError{Kind: InvalidOutput, Path: x.mod.path, Detail: err.Error(), StderrTail: out.StderrTail}
+	}
+	for _, l := range res.Logs {
+		logf(invocation.Log{Level: invocation.LevelInformation, Message: l})
+	}
+	return &invocation.Result{Outputs: res.Outputs, Return: res.ReturnValue, ReturnIgnored: res.ReturnValueIgnored}, nil
+}
+
+// abiExecutor runs an entry point of an ABI v1 module on a warm instance
+// (abi/SPEC.md).
+type abiExecutor struct {
+	mod      *Module
+	entry    string
+	bindings []invocation.Binding
+}
+
+func (x *abiExecutor) invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
+	inv := abi.NewInvocation(req, x.bindings)
+	callErr := x.mod.abi.pool.Invoke(ctx, x.entry, inv)
+	outputs, ret, logs, err := inv.Result()
+	if err == nil && callErr != nil {
+		err = callErr
+	}
+	for _, l := range logs {
+		logf(l)
+	}
+	if err == nil {
+		return &invocation.Result{Outputs: outputs, Return: ret}, nil
+	}
+	return nil, x.mod.abiFailure(ctx, x.entry, err)
+}
+
+// abiFailure turns what an ABI call returned into a *RunError.
+func (m *Module) abiFailure(ctx context.Context, entry string, err error) *RunError {
+	var fe *abi.FunctionError
+	if errors.As(err, &fe) {
+		return &RunError{Kind: GuestError, Path: m.path, Detail: fe.Message, ExitCode: uint32(fe.Status)}
+	}
+	if k, done := ctxKind(ctx); done {
+		re := &RunError{Kind: k, Path: m.path, Detail: "entry point " + entry}
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			re.Detail += ": " + cause.Error()
+		}
+		return re
+	}
+	var ce *abi.CallError
+	if errors.As(err, &ce) {
+		if code, ok := ce.ExitCode(); ok {
+			return &RunError{Kind: Exit, ExitCode: code, Path: m.path, Detail: "entry point " + entry + " called proc_exit instead of returning"}
+		}
+		return &RunError{Kind: Trap, Path: m.path, Detail: "entry point " + entry + ": " + firstLines(ce.Err.Error(), 12)}
+	}
+	return &RunError{Kind: Internal, Path: m.path, Detail: err.Error()}
+}

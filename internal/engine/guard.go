@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// This file holds how a running guest is stopped when its context ends.
+//
+// wazero can only stop a running guest if the module is compiled with
+// WithCloseOnContextDone, which leaves native code for Go at every loop
+// header and function entry (about 100x on tight loops, BENCHMARKS.md,
+// "Deadline guard"). Without it, a guest in a loop can neither be stopped
+// nor paused, and a garbage collection of the whole worker waits for it:
+// every goroutine freezes.
+//
+// So by default a module is instrumented at load instead
+// (wasmbin.Instrument, cached by instrcache.go): every loop header and
+// function entry counts down a fuel global and, every guardInterval times,
+// calls the import guardModule.guardFunc, yieldFunc, which stops the guest
+// if the run's context has ended and, being Go code, lets the Go scheduler
+// and collector in. That costs a few percent on CPU-bound code. A module
+// the instrumentation cannot handle runs with WithCloseOnContextDone
+// instead: slower, just as safe.
+
+// The import that instrumented code calls. The names are the engine's, not
+// wasmbin's: the engine provides the function (instantiateGuard), skips the
+// import when it checks a module's imports (checkCommand, abi.Check) and
+// passes the names to wasmbin.Instrument, which refuses a module that
+// imports from guardModule itself. Changing them changes the instrumented
+// code: bump instrumentVersion.
+const (
+	guardModule = "wasmworker_guard"
+	guardFunc   = "yield"
+)
+
+// guardInterval is how many loop iterations and calls a guest makes
+// between two calls to the host (see BENCHMARKS.md, "Deadline guard").
+// Changing it changes the instrumented code: bump instrumentVersion.
+var guardInterval uint32 = 1 << 14
+
+// guardMode is how a module's guests are stopped.
+type guardMode int
+
+const (
+	// guardFuel instruments the module (the default).
+	guardFuel guardMode = iota
+	// guardCloseOnDone uses wazero's WithCloseOnContextDone.
+	guardCloseOnDone
+	// guardNone cannot stop a guest at all, nor let the Go collector stop
+	// it: for benchmarks only.
+	guardNone
+)
+
+func (g guardMode) String() string {
+	switch g {
+	case guardFuel:
+		return "fuel"
+	case guardCloseOnDone:
+		return "close-on-context-done"
+	}
+	return "none"
+}
+
+// runtimeConfig returns the configuration of one Module's wazero runtime.
+func runtimeConfig(cache wazero.CompilationCache, memoryPages uint32, g guardMode) wazero.RuntimeConfig {
+	return wazero.NewRuntimeConfigCompiler().
+		WithCompilationCache(cache).
+		WithMemoryLimitPages(memoryPages).
+		WithCloseOnContextDone(g == guardCloseOnDone)
+}
+
+// instantiateGuard provides the function instrumented code calls.
+func instantiateGuard(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(guardModule).
+		NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(yieldFunc), nil, nil).
+		Export(guardFunc).
+		Instantiate(ctx)
+	return err
+}
+
+// yieldFunc is called by instrumented guests every guardInterval loop
+// iterations or calls, with the context of the run. It stops the guest when
+// the context has ended, or its deadline has passed: the timer that ends
+// the context may be due on the guest's own (busy) P and so run late. Being
+// Go code, it also lets the Go scheduler and garbage collector stop the
+// guest's goroutine.
+func yieldFunc(ctx context.Context, _ []uint64) {
+	if err := ctx.Err(); err != nil {
+		code := sys.ExitCodeContextCanceled
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = sys.ExitCodeDeadlineExceeded
+		}
+		panic(sys.NewExitError(code))
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	}
+}
+
+// awaitDeadline waits (briefly) for ctx to end when its deadline has passed
+// but its timer has not run yet, so that its error and cause are set.
+func awaitDeadline(ctx context.Context) {
+	d, ok := ctx.Deadline()
+	if !ok || ctx.Err() != nil || time.Now().Before(d) {
+		return
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// sleeper returns the guest's sleep (WASI poll_oneoff on a clock): real
+// time, but it returns early when ctx ends, so that a guest blocked in a long
+// sleep is stopped as promptly as one spinning in a loop.
+func sleeper(ctx context.Context) func(ns int64) {
+	return func(ns int64) {
+		if ns <= 0 {
+			return
+		}
+		t := time.NewTimer(time.Duration(ns))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/wasmworker/wasmworker/internal/wasmbin"
+)
+
+// instrumentVersion names the output of wasmbin.Instrument with the
+// engine's guard (guardInterval, guardModule, guardFunc) in the disk cache;
+// change it whenever that output changes, so that cached code is not reused.
+const instrumentVersion = 1
+
+// instrumented returns bin instrumented for the deadline guard. Rewriting a
+// large module costs about as much as compiling it from the cache (a 2.7 MB
+// Go module: ~40 ms), so the result is kept in memory for every function that
+// loads the same module and, when the Engine has a disk cache, on disk for
+// the next worker process.
+// key is the SHA-256 of bin.
+func (e *Engine) instrumented(bin []byte, key [32]byte) ([]byte, error) {
+	e.instrMu.Lock()
+	code, ok := e.instr[key]
+	e.instrMu.Unlock()
+	if ok {
+		return code, nil
+	}
+	var file string
+	if e.cacheDir != "" {
+		file = filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), hex.EncodeToString(key[:])+".wasm")
+		if b, err := os.ReadFile(file); err == nil {
+			code = b
+		}
+	}
+	if code == nil {
+		var err error
+		if code, err = wasmbin.Instrument(bin, guardInterval, guardModule, guardFunc); err != nil {
+			return nil, err
+		}
+		if file != "" {
+			e.store(file, code)
+		}
+	}
+	e.instrMu.Lock()
+	if e.instr == nil {
+		e.instr = map[[32]byte][]byte{}
+	}
+	e.instr[key] = code
+	e.instrMu.Unlock()
+	return code, nil
+}
+
+// store writes a cache file atomically (write then rename), so a reader
+// never sees half a file; failures only cost the next process a rewrite.
+func (e *Engine) store(file string, b []byte) {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		e.log.Debug("cannot cache instrumented module", "err", err)
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
+	if err != nil {
+		e.log.Debug("cannot cache instrumented module", "err", err)
+		return
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
+		_ = os.Remove(tmp.Name())
+	}
+}

@@ -1,0 +1,410 @@
+package engine
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wasmworker/wasmworker/internal/abi"
+	"github.com/wasmworker/wasmworker/internal/wasmbin"
+)
+
+// Defaults for the zero fields of Limits.
+const (
+	DefaultMemoryPages    = 4096     // 256 MiB
+	DefaultMaxStdoutBytes = 16 << 20 // 16 MiB
+	DefaultMaxStderrLine  = 8 << 10  // 8 KiB
+	DefaultMaxStderrBytes = 1 << 20  // 1 MiB
+	DefaultMaxInstances   = 16
+
+	// MaxMemoryPages is the largest memory a wasm32 module can address (4 GiB).
+	MaxMemoryPages = 65536
+	pageSize       = 65536
+)
+
+// Limits bound one function's instances. Zero fields mean the defaults above.
+type Limits struct {
+	// MemoryPages is the maximum linear memory in 64 KiB pages (default
+	// 4096 = 256 MiB, at most 65536). It must be at least the module's
+	// declared minimum (42 pages for Go guests), or Load fails.
+	MemoryPages uint32
+	// MaxStdoutBytes bounds stdout (default 16 MiB); a guest that writes more
+	// is stopped and its run fails with StdoutLimit.
+	MaxStdoutBytes int
+	// MaxStderrLine is the longest stderr line passed on (default 8 KiB);
+	// longer lines are cut.
+	MaxStderrLine int
+	// MaxStderrBytes bounds the stderr forwarded as logs per run (default
+	// 1 MiB); a guest that writes more is stopped and its run fails with
+	// LogLimit.
+	MaxStderrBytes int
+	// MaxInstances bounds the instances running at once (default 16). A
+	// RunCommand that finds them all busy waits for one to finish, until
+	// its context ends; it then fails naming this limit.
+	MaxInstances int
+	// Isolate, for ABI modules, gives every invocation a fresh instance
+	// instead of a warm one from the module's pool (abi/SPEC.md §3).
+	// Command modules always get a fresh instance.
+	Isolate bool
+	// Timeout, when positive, is the longest one run may take (the
+	// instance's time included). RunCommand applies it on top of its
+	// context's own deadline; 0 leaves only the context's.
+	Timeout time.Duration
+}
+
+func (l Limits) withDefaults() (Limits, error) {
+	if l.MemoryPages == 0 {
+		l.MemoryPages = DefaultMemoryPages
+	}
+	if l.MemoryPages > MaxMemoryPages {
+		return l, fmt.Errorf("memory limit of %d pages is above the wasm32 maximum of %d pages (4 GiB)", l.MemoryPages, MaxMemoryPages)
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxStdoutBytes", &l.MaxStdoutBytes, DefaultMaxStdoutBytes},
+		{"MaxStderrLine", &l.MaxStderrLine, DefaultMaxStderrLine},
+		{"MaxStderrBytes", &l.MaxStderrBytes, DefaultMaxStderrBytes},
+		{"MaxInstances", &l.MaxInstances, DefaultMaxInstances},
+	} {
+		switch {
+		case *f.v < 0:
+			return l, fmt.Errorf("limit %s is negative (%d)", f.name, *f.v)
+		case *f.v == 0:
+			*f.v = f.def
+		}
+	}
+	if l.Timeout < 0 {
+		return l, fmt.Errorf("limit Timeout is negative (%v)", l.Timeout)
+	}
+	return l, nil
+}
+
+// Module is a compiled WASI command with its limits. It is safe for
+// concurrent use: many RunCommand calls may run at once, each in its own
+// instance.
+type Module struct {
+	engine *Engine
+	path   string
+	lim    Limits
+	grants Grants
+	guard  guardMode
+	slots  chan struct{} // one token per running instance, cap lim.MaxInstances
+	rt     wazero.Runtime
+	cm     wazero.CompiledModule
+	base   wazero.ModuleConfig
+	hasMem bool // whether instances have a linear memory
+	closed atomic.Bool
+	share  *sharedRT  // the runtime and compiled code, shared with other Modules of the same bytes
+	abi    *abiModule // set for ABI modules (abimod.go); nil for commands
+}
+
+// Path returns the path the module was loaded from.
+func (m *Module) Path() string { return m.path }
+
+// Limits returns the limits of the module's instances, defaults filled in.
+func (m *Module) Limits() Limits { return m.lim }
+
+// Grants returns the capabilities granted to the module's instances, host
+// paths made absolute.
+func (m *Module) Grants() Grants { return m.grants }
+
+// Close releases the compiled code and the module's runtime. Runs still in
+// progress fail; later RunCommand calls fail with Kind Instantiate.
+func (m *Module) Close(ctx context.Context) error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	m.engine.remove(m)
+	if m.abi != nil {
+		_ = m.abi.pool.Close(ctx)
+	}
+	if err := m.engine.releaseShared(m.share); err != nil {
+		return fmt.Errorf("close wasm module %s: %w", m.path, err)
+	}
+	return nil
+}
+
+// Load reads the module at path, compiles it (once: the compiled code is
+// kept in the Engine's cache, on disk unless disabled) and checks that it is
+// a WASI command this package can run within lim. Its instances get no
+// capabilities beyond those listed on Grants. Every error names the file
+// and says what to change.
+func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, error) {
+	return e.LoadWithGrants(ctx, path, lim, Grants{})
+}
+
+// LoadWithGrants is Load with capabilities granted to the module's
+// instances. A granted host directory that does not exist fails the load.
+func (e *Engine) LoadWithGrants(ctx context.Context, path string, lim Limits, g Grants) (*Module, error) {
+	return e.load(ctx, path, lim, g, guardFuel)
+}
+
+func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, guard guardMode) (*Module, error) {
+	lim, err := lim.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
+	}
+	g, err = g.check()
+	if err != nil {
+		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
+	}
+	bin, hash, err := e.readModule(path)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
+	}
+	if len(bin) < 8 || string(bin[:4]) != wasmbin.Magic {
+		return nil, fail("is not a WebAssembly binary: the file %s", wasmbin.DescribeStart(bin))
+	}
+	sum, scanErr := wasmbin.Scan(bin)
+	if scanErr == nil && sum.HasMemory && sum.MemoryMinPages > uint64(lim.MemoryPages) {
+		return nil, fail("needs at least %d pages (%s) of memory, above the function's limit of %d pages (%s); raise the memory limit",
+			sum.MemoryMinPages, pagesString(sum.MemoryMinPages), lim.MemoryPages, pagesString(uint64(lim.MemoryPages)))
+	}
+
+	e.life.RLock()
+	defer e.life.RUnlock()
+	if e.closed {
+		return nil, fmt.Errorf("load wasm module %s: engine is closed", path)
+	}
+	code := bin
+	if guard == guardFuel {
+		if code, err = e.instrumented(bin, hash); err != nil {
+			if scanErr == nil {
+				e.log.Warn("wasm module cannot be instrumented for the deadline guard; it runs with wazero's slower WithCloseOnContextDone",
+					"module", path, "error", err)
+			}
+			code, guard = bin, guardCloseOnDone
+		}
+	}
+	key := shareKey{sum: hash, pages: lim.MemoryPages, guard: guard}
+	unlock := e.lockKey(key) // loads of the same module wait for the first compile and share it
+	sh := e.takeShared(key)
+	if sh != nil {
+		unlock()
+	} else {
+		defer unlock()
+		var err error
+		if sh, err = e.compile(ctx, path, code, bin, sum, scanErr, lim, g, guard, key); err != nil || sh == nil {
+			return nil, err
+		}
+		if sh.fallback != nil { // compiled with the slower guard instead
+			return sh.fallback, nil
+		}
+	}
+	rt, cm := sh.rt, sh.cm
+	ok := false
+	defer func() {
+		if !ok {
+			e.releaseShared(sh)
+		}
+	}()
+
+	m := &Module{engine: e, path: path, lim: lim, grants: g, guard: guard, rt: rt, cm: cm, share: sh,
+		slots:  make(chan struct{}, lim.MaxInstances),
+		hasMem: len(cm.ExportedMemories()) > 0 || len(cm.ImportedMemories()) > 0 || (sum != nil && sum.HasMemory)}
+	m.base = wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(). // RunCommand calls _start itself, to tell instantiation errors from guest failures
+		WithArgs(filepath.Base(path)).
+		WithRandSource(crand.Reader).
+		WithSysWalltime().
+		WithSysNanotime()
+	if fc := g.fsConfig(); fc != nil {
+		m.base = m.base.WithFSConfig(fc)
+	}
+	if sh.isABI {
+		if err := m.initABI(ctx, sh.info); err != nil {
+			return nil, fmt.Errorf("load wasm module %s: %w", path, err)
+		}
+	}
+	e.add(m)
+	ok = true
+	return m, nil
+}
+
+func readModule(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("wasm module %s: file does not exist: %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("wasm module %s: %w", path, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("wasm module %s is a directory, not a .wasm file", path)
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("wasm module %s: cannot read the file: %w", path, err)
+	}
+	return bin, nil
+}
+
+// checkCommand lists why cm cannot run as a WASI command here: imports
+// other than WASI preview1 functions, WASI functions wazero does not have
+// (or with another signature), and a missing or odd _start.
+func checkCommand(cm wazero.CompiledModule, sum *wasmbin.Summary, wasi map[string]api.FunctionDefinition, guarded bool) []string {
+	var problems, foreign, unknownWASI []string
+	seen := map[string]bool{}
+	addForeign := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			foreign = append(foreign, s)
+		}
+	}
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		if guarded && mod == guardModule {
+			continue // added by wasmbin.Instrument
+		}
+		if mod != wasi_snapshot_preview1.ModuleName {
+			addForeign(mod + "." + name)
+			continue
+		}
+		def, ok := wasi[name]
+		switch {
+		case !ok:
+			unknownWASI = append(unknownWASI, name)
+		case !slices.Equal(def.ParamTypes(), f.ParamTypes()) || !slices.Equal(def.ResultTypes(), f.ResultTypes()):
+			problems = append(problems, fmt.Sprintf("imports %s.%s with type %s, but WASI preview1 defines it as %s",
+				mod, name, signature(f), signature(def)))
+		}
+	}
+	for _, mem := range cm.ImportedMemories() {
+		mod, name, _ := mem.Import()
+		addForeign(mod + "." + name + " (memory)")
+	}
+	if sum != nil { // tables, globals and tags are not listed by wazero
+		for _, imp := range sum.Imports {
+			if imp.Kind != wasmbin.KindFunc && imp.Kind != wasmbin.KindMemory {
+				addForeign(imp.String())
+			}
+		}
+	}
+	if len(foreign) > 0 {
+		problems = append(problems, fmt.Sprintf("imports %s, but only WASI preview1 (%s) is provided to guests",
+			strings.Join(foreign, ", "), wasi_snapshot_preview1.ModuleName))
+	}
+	if len(unknownWASI) > 0 {
+		problems = append(problems, fmt.Sprintf("imports WASI function(s) %s, which are not part of WASI preview1 as provided by this worker",
+			strings.Join(unknownWASI, ", ")))
+	}
+	exports := cm.ExportedFunctions()
+	start, hasStart := exports["_start"]
+	_, hasInit := exports["_initialize"]
+	switch {
+	case !hasStart && hasInit:
+		problems = append(problems, "is a reactor (exports _initialize but no _start); reactor modules need ABI v1, which is not supported yet; "+
+			"build it as a WASI command instead, e.g. GOOS=wasip1 GOARCH=wasm go build (without -buildmode=c-shared)")
+	case !hasStart:
+		problems = append(problems, "exports no _start; build it as a WASI command, e.g. GOOS=wasip1 GOARCH=wasm go build")
+	case len(start.ParamTypes()) != 0 || len(start.ResultTypes()) != 0:
+		problems = append(problems, fmt.Sprintf("exports _start with type %s; a WASI command's _start takes and returns nothing", signature(start)))
+	}
+	return problems
+}
+
+func signature(f api.FunctionDefinition) string {
+	names := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(s, ", ") + ")"
+	}
+	return names(f.ParamTypes()) + " -> " + names(f.ResultTypes())
+}
+
+func pagesString(pages uint64) string {
+	b := pages * pageSize
+	switch {
+	case b >= 1<<30 && b%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", b>>30)
+	case b >= 1<<20 && b%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", b>>20)
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", b>>10)
+}
+
+// compile makes the wazero runtime for one module and compiles it: the WASI
+// and guard host modules, the compiled code, and the checks of its kind. The
+// result is shared by every later Load of the same bytes and limits.
+func (e *Engine) compile(ctx context.Context, path string, code, bin []byte, sum *wasmbin.Summary, scanErr error, lim Limits, g Grants, guard guardMode, key shareKey) (*sharedRT, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
+	ok := false
+	defer func() {
+		if !ok {
+			_ = rt.Close(context.Background())
+		}
+	}()
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
+	}
+	wasi, err := wasi_snapshot_preview1.NewBuilder(rt).Compile(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load wasm module %s: compile WASI host module: %w", path, err)
+	}
+	if _, err := rt.InstantiateModule(ctx, wasi, wazero.NewModuleConfig()); err != nil {
+		return nil, fmt.Errorf("load wasm module %s: instantiate WASI host module: %w", path, err)
+	}
+	if guard == guardFuel {
+		if err := instantiateGuard(ctx, rt); err != nil {
+			return nil, fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err)
+		}
+	}
+	cm, err := rt.CompileModule(ctx, code)
+	if err != nil && guard == guardFuel {
+		// The instrumented module does not compile: either the module is
+		// invalid (the retry reports why) or wasmbin.Instrument has a bug.
+		_ = rt.Close(context.Background())
+		ok = true // closed already
+		m, err2 := e.load(ctx, path, lim, g, guardCloseOnDone)
+		if err2 != nil {
+			return nil, err2
+		}
+		e.log.Warn("instrumented wasm module does not compile; it runs with wazero's slower WithCloseOnContextDone",
+			"module", path, "error", err)
+		return &sharedRT{fallback: m}, nil
+	}
+	if err != nil {
+		if scanErr != nil {
+			return nil, fail("is not a valid WebAssembly binary (truncated or corrupt?): %w", err)
+		}
+		return nil, fail("does not compile: %w", err)
+	}
+	info, abiErr := abi.Check(cm, guardModule)
+	isABI := abiErr == nil
+	switch {
+	case isABI:
+	case !errors.Is(abiErr, abi.ErrNotABI):
+		return nil, fail("%v", abiErr)
+	default:
+		if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
+			return nil, fail("%s", strings.Join(problems, "; "))
+		}
+	}
+
+	sh := &sharedRT{key: key, rt: rt, cm: cm, isABI: isABI, info: info, refs: 1}
+	e.putShared(sh)
+	ok = true
+	return sh, nil
+}

@@ -1,0 +1,474 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// CommandInput is the input of one command-mode run.
+type CommandInput struct {
+	// Stdin is the guest's whole standard input.
+	Stdin []byte
+	// Args is argv; nil means [basename of the module file].
+	Args []string
+	// Env is the environment; nil means none at all.
+	Env map[string]string
+	// Stderr, when set, is called once per complete stderr line (without
+	// "\n"), in order, while the guest runs, on the goroutine that called
+	// RunCommand. It must not block for long: the guest waits for it.
+	Stderr func(line string)
+}
+
+// CommandOutput is the result of a successful run.
+type CommandOutput struct {
+	// Stdout is everything the guest wrote to stdout.
+	Stdout []byte
+	// StderrTail holds the last (up to) 20 stderr lines.
+	StderrTail []string
+}
+
+// FailureKind says why a run failed.
+type FailureKind int
+
+// The kinds of failure of a run.
+const (
+	// Trap: the guest hit a wasm trap (unreachable, out-of-bounds access,
+	// stack overflow, ...), including the Go runtime's fatal errors.
+	Trap FailureKind = iota + 1
+	// Exit: the guest called proc_exit with a non-zero code (a Go guest
+	// that panics exits with code 2).
+	Exit
+	// Canceled: the caller's context was canceled.
+	Canceled
+	// DeadlineExceeded: the caller's context reached its deadline.
+	DeadlineExceeded
+	// StdoutLimit: the guest wrote more than Limits.MaxStdoutBytes.
+	StdoutLimit
+	// MemoryLimit: the guest failed after running out of memory under
+	// Limits.MemoryPages. This is a best guess from the guest's stderr and
+	// memory size when it failed; otherwise such a failure is a Trap or Exit.
+	MemoryLimit
+	// Instantiate: no instance could be made (bad input, closed module,
+	// resources); the guest did not run.
+	Instantiate
+	// Internal: a bug in this package or in wazero (a recovered panic).
+	Internal
+	// LogLimit: the guest wrote more stderr (logs) than
+	// Limits.MaxStderrBytes; it is stopped, and what fit was forwarded.
+	LogLimit
+	// GuestError: an ABI entry point returned a non-zero status: a
+	// failure the guest handled and described (Detail; ExitCode holds the
+	// status).
+	GuestError
+	// InvalidInput: the invocation cannot be given to the guest (a value
+	// its contract cannot carry); the guest did not run.
+	InvalidInput
+	// InvalidOutput: a command wrote stdout that is not a valid
+	// custom-handler response.
+	InvalidOutput
+)
+
+var kindNames = map[FailureKind]string{
+	Trap: "trap", Exit: "exit", Canceled: "canceled", DeadlineExceeded: "deadline exceeded",
+	StdoutLimit: "stdout limit", MemoryLimit: "memory limit", Instantiate: "instantiate", Internal: "internal",
+	LogLimit: "log limit", GuestError: "guest error", InvalidInput: "invalid input", InvalidOutput: "invalid output",
+}
+
+func (k FailureKind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("FailureKind(%d)", int(k))
+}
+
+// RunError is the error of every failed run.
+type RunError struct {
+	Kind     FailureKind
+	ExitCode uint32 // for Exit
+	// Detail is the specific message, e.g. a trap's text with the first
+	// lines of the wasm stack trace.
+	Detail     string
+	StderrTail []string
+	// Stdout is what the guest wrote before failing (at most the limit).
+	Stdout []byte
+	// Path is the module's file.
+	Path string
+	// Limit is the limit that was hit, for StdoutLimit (bytes) and
+	// MemoryLimit (pages), and Limits.MaxInstances when a run ended while
+	// waiting for a free instance.
+	Limit int
+	// Deadline is the time the run had, from the start of RunCommand to its
+	// context's deadline, when it failed with DeadlineExceeded (0 if the
+	// context had no deadline).
+	Deadline time.Duration
+}
+
+// Error returns one paragraph: what happened, the detail, and the last
+// stderr lines.
+func (e *RunError) Error() string {
+	var b strings.Builder
+	name := e.Path
+	if name == "" {
+		name = "module"
+	}
+	b.WriteString("wasm ")
+	b.WriteString(name)
+	switch e.Kind {
+	case Trap:
+		b.WriteString(" trapped")
+	case Exit:
+		fmt.Fprintf(&b, " exited with code %d", e.ExitCode)
+	case Canceled:
+		b.WriteString(" was stopped because the invocation was canceled")
+	case DeadlineExceeded:
+		if e.Deadline > 0 {
+			fmt.Fprintf(&b, " was stopped: invocation deadline of %v exceeded", e.Deadline.Round(time.Millisecond))
+		} else {
+			b.WriteString(" was stopped: invocation deadline exceeded")
+		}
+	case StdoutLimit:
+		fmt.Fprintf(&b, " was stopped: stdout limit of %s (%d bytes) exceeded", bytesString(int64(e.Limit)), e.Limit)
+	case LogLimit:
+		fmt.Fprintf(&b, " was stopped: log limit of %s (%d bytes of stderr) per invocation exceeded", bytesString(int64(e.Limit)), e.Limit)
+	case MemoryLimit:
+		fmt.Fprintf(&b, " ran out of memory: memory limit of %s (%d pages) exceeded", pagesString(uint64(e.Limit)), e.Limit)
+	case Instantiate:
+		b.WriteString(" could not be instantiated")
+	case GuestError:
+		fmt.Fprintf(&b, " reported a failure (status %d)", int32(e.ExitCode))
+	case InvalidInput:
+		b.WriteString(" was not run: the invocation cannot be passed to it")
+	case InvalidOutput:
+		b.WriteString(" wrote a response that is not valid")
+	default:
+		fmt.Fprintf(&b, " failed (%s)", e.Kind)
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(oneLine(e.Detail))
+	}
+	if n := len(e.StderrTail); n > 0 {
+		fmt.Fprintf(&b, "; stderr (last %d lines): %s", n, strings.Join(e.StderrTail, " | "))
+	}
+	return b.String()
+}
+
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, " | ")
+}
+
+// RunCommand runs the module once as a WASI command: it instantiates a fresh
+// instance with in, calls _start and closes the instance. Exit code 0 is
+// success; every failure is a *RunError. When ctx is canceled or its
+// deadline (or Limits.Timeout) passes, the guest is stopped, even in an
+// endless loop or its start function. When Limits.MaxInstances runs are
+// already going, RunCommand waits for one to end, until ctx ends.
+func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandOutput, err error) {
+	if m.abi != nil {
+		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module speaks the wasmworker ABI; run it with Invoke"}
+	}
+	ctx, release, budget, rerr := m.admit(ctx)
+	if rerr != nil {
+		return nil, rerr
+	}
+	defer release()
+	out, err = m.runCommand(ctx, in)
+	if re, ok := err.(*RunError); ok && re.Kind == DeadlineExceeded {
+		re.Deadline = budget
+	}
+	return out, err
+}
+
+// runCommand is RunCommand once admitted (Module.admit).
+func (m *Module) runCommand(ctx context.Context, in CommandInput) (out *CommandOutput, err error) {
+	if err := checkInput(in); err != nil {
+		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
+	}
+	if k, done := ctxKind(ctx); done { // do not make an instance for nothing
+		re := &RunError{Kind: k, Path: m.path, Detail: "the guest never started: the invocation had ended before"}
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			re.Detail += "; " + cause.Error()
+		}
+		return nil, re
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stdout := &stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
+	stderr := &stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: cancel}
+	var mod api.Module
+	defer func() {
+		if r := recover(); r != nil {
+			err = &RunError{Kind: Internal, Path: m.path, Stdout: stdout.buf, StderrTail: stderr.lastLines(),
+				Detail: fmt.Sprintf("panic: %v\n%s", r, firstLines(string(debug.Stack()), 12))}
+			out = nil
+		}
+		if mod != nil {
+			_ = mod.Close(context.Background())
+		}
+	}()
+
+	cfg := m.base.
+		WithStdin(bytes.NewReader(in.Stdin)).
+		WithStdout(stdout).
+		WithStderr(stderr).
+		WithNanosleep(sleeper(runCtx))
+	if in.Args != nil {
+		cfg = cfg.WithArgs(in.Args...)
+	}
+	if len(in.Env) > 0 {
+		keys := make([]string, 0, len(in.Env))
+		for k := range in.Env {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			cfg = cfg.WithEnv(k, in.Env[k])
+		}
+	}
+
+	mod, err = m.rt.InstantiateModule(runCtx, m.cm, cfg)
+	if err != nil {
+		mod = nil
+		re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
+		if m.closed.Load() {
+			re.Detail = "the module was closed"
+		}
+		awaitDeadline(ctx) // a start function stopped by the guard
+		if k, ok := ctxKind(ctx); ok {
+			re.Kind = k
+			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				re.Detail = cause.Error()
+			} else {
+				re.Detail = "stopped while the instance was being made (in its start function)"
+			}
+		}
+		return nil, re
+	}
+	start := mod.ExportedFunction("_start")
+	if start == nil { // checked at Load; kept so that nothing panics
+		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "no _start export"}
+	}
+	_, callErr := start.Call(runCtx)
+	stderr.finish()
+	tail := stderr.lastLines()
+	if re := m.classify(ctx, runCtx, callErr, mod, tail, stderr.lostHeadline()); re != nil {
+		re.Stdout = stdout.buf
+		return nil, re
+	}
+	return &CommandOutput{Stdout: stdout.buf, StderrTail: tail}, nil
+}
+
+// classify turns the result of _start into a *RunError, or nil on success.
+// headline is the guest's fatal error line when it is no longer in tail.
+func (m *Module) classify(ctx, runCtx context.Context, err error, mod api.Module, tail []string, headline string) *RunError {
+	lines := tail
+	if headline != "" {
+		lines = append([]string{headline}, tail...)
+	}
+	re := m.classifyErr(ctx, runCtx, err, mod, lines)
+	if re == nil {
+		return nil
+	}
+	re.StderrTail = tail
+	if headline != "" && (re.Kind == Exit || re.Kind == Trap || re.Kind == MemoryLimit) {
+		if re.Detail == "" {
+			re.Detail = "the guest's error: " + headline
+		} else {
+			re.Detail += "; the guest's error: " + headline
+		}
+	}
+	return re
+}
+
+func (m *Module) classifyErr(ctx, runCtx context.Context, err error, mod api.Module, tail []string) *RunError {
+	var limErr *stdoutLimitError
+	if errors.As(context.Cause(runCtx), &limErr) {
+		// Even if the guest ended normally after its write failed.
+		return &RunError{Kind: StdoutLimit, Path: m.path, Limit: limErr.limit,
+			Detail: "the output was cut at the limit"}
+	}
+	var logErr *logLimitError
+	if errors.As(context.Cause(runCtx), &logErr) {
+		return &RunError{Kind: LogLimit, Path: m.path, Limit: logErr.limit,
+			Detail: "the logs up to the limit were forwarded"}
+	}
+	if err == nil {
+		return nil
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		code := exit.ExitCode()
+		if code == 0 {
+			return nil
+		}
+		if code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded {
+			awaitDeadline(ctx)
+			if k, ok := ctxKind(ctx); ok {
+				re := &RunError{Kind: k, Path: m.path}
+				if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+					re.Detail = cause.Error()
+				}
+				return re
+			}
+		}
+		re := &RunError{Kind: Exit, ExitCode: code, Path: m.path}
+		m.checkMemory(re, mod, tail)
+		return re
+	}
+	re := &RunError{Kind: Trap, Path: m.path, Detail: firstLines(err.Error(), 12)}
+	m.checkMemory(re, mod, tail)
+	return re
+}
+
+// acquire takes one of the module's instance slots, waiting until ctx ends
+// if all are busy.
+func (m *Module) acquire(ctx context.Context) *RunError {
+	select {
+	case m.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case m.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		k, _ := ctxKind(ctx)
+		re := &RunError{Kind: k, Path: m.path, Limit: m.lim.MaxInstances,
+			Detail: fmt.Sprintf("the guest never started: it waited for a free instance, but the instance limit of %d concurrent instances was reached", m.lim.MaxInstances)}
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			re.Detail += "; " + cause.Error()
+		}
+		return re
+	}
+}
+
+func (m *Module) release() { <-m.slots }
+
+// timeoutError is the cause given to a run's context when Limits.Timeout
+// passes.
+type timeoutError struct{ limit time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("the function's Timeout limit of %v passed", e.limit)
+}
+
+// ctxKind reports whether ctx has ended, and how.
+func ctxKind(ctx context.Context) (FailureKind, bool) {
+	switch err := ctx.Err(); {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, context.DeadlineExceeded):
+		return DeadlineExceeded, true
+	default:
+		return Canceled, true
+	}
+}
+
+// oomMarkers are what guest runtimes print when an allocation fails.
+var oomMarkers = []string{
+	"out of memory",              // Go: "fatal error: out of memory"; C/C++ messages
+	"memory allocation of",       // Rust: "memory allocation of N bytes failed"
+	"cannot allocate memory",     // strerror(ENOMEM)
+	"allocation failed",          // AssemblyScript, C++ bad_alloc texts
+	"unable to allocate",         //
+	"failed to grow linear memo", //
+}
+
+// checkMemory turns a Trap or Exit into MemoryLimit when the guest was
+// probably out of memory: its stderr says so, or its memory was within
+// 64 pages (4 MiB, a Go heap arena) or a quarter of the limit.
+func (m *Module) checkMemory(re *RunError, mod api.Module, tail []string) {
+	oom := false
+	if text := strings.ToLower(strings.Join(tail, "\n")); text != "" {
+		for _, s := range oomMarkers {
+			if strings.Contains(text, s) {
+				oom = true
+				break
+			}
+		}
+	}
+	size := m.memPages(mod)
+	if !oom && m.hasMem {
+		limit := uint64(m.lim.MemoryPages)
+		slack := min(64, limit/4)
+		oom = size+slack >= limit
+	}
+	if !oom {
+		return
+	}
+	what := re.Detail
+	if re.Kind == Exit {
+		what = fmt.Sprintf("exited with code %d", re.ExitCode)
+	}
+	re.Kind, re.Limit = MemoryLimit, int(m.lim.MemoryPages)
+	re.Detail = fmt.Sprintf("linear memory at %d of %d pages when it failed: %s", size, m.lim.MemoryPages, what)
+}
+
+// memPages returns the size of the instance's memory in pages (0 if none).
+func (m *Module) memPages(mod api.Module) uint64 {
+	if !m.hasMem {
+		return 0 // wazero returns a non-nil interface holding nil then
+	}
+	if mem := mod.Memory(); mem != nil {
+		return uint64(mem.Size()) / pageSize
+	}
+	return 0
+}
+
+// bytesString formats a byte count for messages: "16 MiB", "1.5 KiB", "700 bytes".
+func bytesString(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines[n] = "..."
+	}
+	return strings.Join(lines, "\n")
+}
+
+// checkInput rejects argv and environment entries WASI cannot carry.
+func checkInput(in CommandInput) error {
+	for i, a := range in.Args {
+		if strings.IndexByte(a, 0) >= 0 {
+			return fmt.Errorf("argument %d contains a NUL byte", i)
+		}
+	}
+	for k, v := range in.Env {
+		switch {
+		case k == "":
+			return errors.New("environment has an empty variable name")
+		case strings.ContainsAny(k, "=\x00"):
+			return fmt.Errorf("environment variable name %q contains '=' or NUL", k)
+		case strings.IndexByte(v, 0) >= 0:
+			return fmt.Errorf("environment variable %s contains a NUL byte", k)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,303 @@
+// Package rpcconv converts between the host's protocol messages and the
+// invocation types guests see (internal/invocation). Its functions are pure:
+// they allocate the converted values and share strings and byte slices with
+// their input, never copy guest-visible data twice, and do no I/O.
+package rpcconv
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+)
+
+// Request converts an InvocationRequest. Inputs that arrived in shared
+// memory are marked Unreadable (command mode and ABI guests read values
+// from the message only; the worker does not declare shared memory).
+func Request(req *rpc.InvocationRequest) *invocation.Request {
+	r := &invocation.Request{
+		InvocationID: req.GetInvocationId(),
+		FunctionID:   req.GetFunctionId(),
+		TraceParent:  req.GetTraceContext().GetTraceParent(),
+		TraceState:   req.GetTraceContext().GetTraceState(),
+	}
+	if in := req.GetInputData(); len(in) > 0 {
+		r.Inputs = make([]invocation.Input, len(in))
+		for i, pb := range in {
+			r.Inputs[i].Name = pb.GetName()
+			if pb.GetRpcSharedMemory() != nil {
+				r.Inputs[i].Unreadable = "the value arrived in shared memory"
+				continue
+			}
+			r.Inputs[i].Value = Value(pb.GetData())
+		}
+	}
+	if md := req.GetTriggerMetadata(); len(md) > 0 {
+		r.Metadata = make(map[string]*invocation.Value, len(md))
+		for k, td := range md {
+			r.Metadata[k] = Value(td)
+		}
+	}
+	if rc := req.GetRetryContext(); rc != nil {
+		r.Retry = &invocation.Retry{Count: rc.GetRetryCount(), MaxCount: rc.GetMaxRetryCount()}
+		if ex := rc.GetException(); ex != nil {
+			r.Retry.Exception = &invocation.Exception{Message: ex.GetMessage(), Source: ex.GetSource(), StackTrace: ex.GetStackTrace()}
+		}
+	}
+	return r
+}
+
+// Value converts a TypedData the host sent. A nil or empty TypedData is a
+// KindNone value.
+func Value(td *rpc.TypedData) *invocation.Value {
+	switch d := td.GetData().(type) {
+	case *rpc.TypedData_String_:
+		return &invocation.Value{Kind: invocation.KindString, String: d.String_}
+	case *rpc.TypedData_Json:
+		return &invocation.Value{Kind: invocation.KindJSON, String: d.Json}
+	case *rpc.TypedData_Bytes:
+		return &invocation.Value{Kind: invocation.KindBytes, Bytes: d.Bytes}
+	case *rpc.TypedData_Stream:
+		return &invocation.Value{Kind: invocation.KindStream, Bytes: d.Stream}
+	case *rpc.TypedData_Int:
+		return &invocation.Value{Kind: invocation.KindInt, Int: d.Int}
+	case *rpc.TypedData_Double:
+		return &invocation.Value{Kind: invocation.KindDouble, Double: d.Double}
+	case *rpc.TypedData_Http:
+		return &invocation.Value{Kind: invocation.KindHTTP, Request: HTTPRequest(d.Http)}
+	case *rpc.TypedData_CollectionBytes:
+		return &invocation.Value{Kind: invocation.KindCollectionBytes, BytesList: d.CollectionBytes.GetBytes()}
+	case *rpc.TypedData_CollectionString:
+		return &invocation.Value{Kind: invocation.KindCollectionString, Strings: d.CollectionString.GetString_()}
+	case *rpc.TypedData_CollectionDouble:
+		return &invocation.Value{Kind: invocation.KindCollectionDouble, Doubles: d.CollectionDouble.GetDouble()}
+	case *rpc.TypedData_CollectionSint64:
+		return &invocation.Value{Kind: invocation.KindCollectionInt, Ints: d.CollectionSint64.GetSint64()}
+	case *rpc.TypedData_ModelBindingData:
+		return &invocation.Value{Kind: invocation.KindModelBinding, Models: []invocation.ModelBinding{model(d.ModelBindingData)}}
+	case *rpc.TypedData_CollectionModelBindingData:
+		ms := d.CollectionModelBindingData.GetModelBindingData()
+		v := &invocation.Value{Kind: invocation.KindCollectionModelBinding, Models: make([]invocation.ModelBinding, len(ms))}
+		for i, m := range ms {
+			v.Models[i] = model(m)
+		}
+		return v
+	}
+	return &invocation.Value{Kind: invocation.KindNone}
+}
+
+func model(m *rpc.ModelBindingData) invocation.ModelBinding {
+	return invocation.ModelBinding{Version: m.GetVersion(), Source: m.GetSource(), ContentType: m.GetContentType(), Content: m.GetContent()}
+}
+
+// HTTPRequest converts the RpcHttp of an HTTP trigger. Of the nullable and
+// the plain maps, the nullable one is used when it has entries (the host
+// fills one or the other, docs/host-contract.md §3.3).
+func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
+	r := &invocation.HTTPRequest{
+		Method:  h.GetMethod(),
+		URL:     h.GetUrl(),
+		Headers: fields(h.GetNullableHeaders(), h.GetHeaders()),
+		Query:   fields(h.GetNullableQuery(), h.GetQuery()),
+		Params:  fields(h.GetNullableParams(), h.GetParams()),
+	}
+	if h.Body != nil {
+		r.Body = Value(h.Body)
+	}
+	if h.RawBody != nil {
+		r.RawBody = Value(h.RawBody)
+	}
+	if ids := h.GetIdentities(); len(ids) > 0 {
+		r.Identities = make([]invocation.Identity, len(ids))
+		for i, id := range ids {
+			r.Identities[i] = invocation.Identity{
+				AuthenticationType: nullable(id.GetAuthenticationType()),
+				NameClaimType:      nullable(id.GetNameClaimType()),
+				RoleClaimType:      nullable(id.GetRoleClaimType()),
+			}
+			for _, c := range id.GetClaims() {
+				r.Identities[i].Claims = append(r.Identities[i].Claims, invocation.Claim{Type: c.GetType(), Value: c.GetValue()})
+			}
+		}
+	}
+	return r
+}
+
+func nullable(s *rpc.NullableString) *string {
+	if s.GetString_() == nil {
+		return nil
+	}
+	v := s.GetValue()
+	return &v
+}
+
+// fields turns one of RpcHttp's map pairs into sorted Fields.
+func fields(nm map[string]*rpc.NullableString, m map[string]string) invocation.Fields {
+	var fs invocation.Fields
+	if len(nm) > 0 {
+		fs = make(invocation.Fields, 0, len(nm))
+		for k, v := range nm {
+			fs = append(fs, invocation.Field{Name: k, Value: v.GetValue(), Null: v.GetString_() == nil})
+		}
+	} else if len(m) > 0 {
+		fs = make(invocation.Fields, 0, len(m))
+		for k, v := range m {
+			fs = append(fs, invocation.Field{Name: k, Value: v})
+		}
+	}
+	slices.SortFunc(fs, func(a, b invocation.Field) int { return strings.Compare(a.Name, b.Name) })
+	return fs
+}
+
+// TypedData converts a value a guest produced. Kinds a guest cannot produce
+// as output (an HTTP request, model bindings) and KindNone become an empty
+// TypedData.
+func TypedData(v *invocation.Value) *rpc.TypedData {
+	if v == nil {
+		return &rpc.TypedData{}
+	}
+	switch v.Kind {
+	case invocation.KindString:
+		return &rpc.TypedData{Data: &rpc.TypedData_String_{String_: Text(v.String)}}
+	case invocation.KindJSON:
+		return &rpc.TypedData{Data: &rpc.TypedData_Json{Json: Text(v.String)}}
+	case invocation.KindBytes:
+		return &rpc.TypedData{Data: &rpc.TypedData_Bytes{Bytes: v.Bytes}}
+	case invocation.KindStream:
+		return &rpc.TypedData{Data: &rpc.TypedData_Stream{Stream: v.Bytes}}
+	case invocation.KindInt:
+		return &rpc.TypedData{Data: &rpc.TypedData_Int{Int: v.Int}}
+	case invocation.KindDouble:
+		return &rpc.TypedData{Data: &rpc.TypedData_Double{Double: v.Double}}
+	case invocation.KindHTTP:
+		if v.Response != nil {
+			return &rpc.TypedData{Data: &rpc.TypedData_Http{Http: HTTPResponse(v.Response)}}
+		}
+	case invocation.KindCollectionBytes:
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: v.BytesList}}}
+	case invocation.KindCollectionString:
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: texts(v.Strings)}}}
+	case invocation.KindCollectionDouble:
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionDouble{CollectionDouble: &rpc.CollectionDouble{Double: v.Doubles}}}
+	case invocation.KindCollectionInt:
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionSint64{CollectionSint64: &rpc.CollectionSInt64{Sint64: v.Ints}}}
+	}
+	return &rpc.TypedData{}
+}
+
+// HTTPResponse converts an HTTP output.
+func HTTPResponse(r *invocation.HTTPResponse) *rpc.RpcHttp {
+	h := &rpc.RpcHttp{StatusCode: Text(r.StatusCode), Headers: r.Headers}
+	if h.Headers == nil {
+		h.Headers = map[string]string{}
+	}
+	for k, v := range h.Headers {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			h.Headers = textMap(r.Headers)
+			break
+		}
+	}
+	if r.Body != nil {
+		h.Body = TypedData(r.Body)
+	}
+	if len(r.Cookies) > 0 {
+		h.Cookies = make([]*rpc.RpcHttpCookie, len(r.Cookies))
+		for i := range r.Cookies {
+			h.Cookies[i] = cookie(&r.Cookies[i])
+		}
+	}
+	return h
+}
+
+func cookie(c *invocation.Cookie) *rpc.RpcHttpCookie {
+	rc := &rpc.RpcHttpCookie{Name: Text(c.Name), Value: Text(c.Value)}
+	if c.Domain != nil {
+		rc.Domain = &rpc.NullableString{String_: &rpc.NullableString_Value{Value: Text(*c.Domain)}}
+	}
+	if c.Path != nil {
+		rc.Path = &rpc.NullableString{String_: &rpc.NullableString_Value{Value: Text(*c.Path)}}
+	}
+	if !c.Expires.IsZero() {
+		rc.Expires = &rpc.NullableTimestamp{Timestamp: &rpc.NullableTimestamp_Value{Value: timestamppb.New(c.Expires)}}
+	}
+	if c.Secure != nil {
+		rc.Secure = &rpc.NullableBool{Bool: &rpc.NullableBool_Value{Value: *c.Secure}}
+	}
+	if c.HTTPOnly != nil {
+		rc.HttpOnly = &rpc.NullableBool{Bool: &rpc.NullableBool_Value{Value: *c.HTTPOnly}}
+	}
+	if c.MaxAge != nil {
+		rc.MaxAge = &rpc.NullableDouble{Double: &rpc.NullableDouble_Value{Value: *c.MaxAge}}
+	}
+	switch c.SameSite {
+	case invocation.SameSiteLax:
+		rc.SameSite = rpc.RpcHttpCookie_Lax
+	case invocation.SameSiteStrict:
+		rc.SameSite = rpc.RpcHttpCookie_Strict
+	case invocation.SameSiteNone:
+		rc.SameSite = rpc.RpcHttpCookie_ExplicitNone
+	}
+	return rc
+}
+
+// Outputs converts a guest's output bindings.
+func Outputs(outs []invocation.Output) []*rpc.ParameterBinding {
+	if len(outs) == 0 {
+		return nil
+	}
+	pbs := make([]*rpc.ParameterBinding, len(outs))
+	for i, o := range outs {
+		pbs[i] = &rpc.ParameterBinding{Name: Text(o.Name), RpcData: &rpc.ParameterBinding_Data{Data: TypedData(o.Value)}}
+	}
+	return pbs
+}
+
+// Return converts a return value; nil stays nil (no return value).
+func Return(v *invocation.Value) *rpc.TypedData {
+	if v == nil {
+		return nil
+	}
+	return TypedData(v)
+}
+
+// Level converts a guest log level.
+func Level(l invocation.Level) rpc.RpcLog_Level { return rpc.RpcLog_Level(l) }
+
+// Text returns s as valid UTF-8, each invalid byte sequence replaced by
+// U+FFFD. Protobuf string fields must hold valid UTF-8: a message with
+// anything else cannot be encoded, and in grpc-go a failed send ends the
+// stream for every invocation. So every string the worker sends passes
+// through here; text is repaired rather than refused, as the host's own
+// UTF-8 decoding does (docs/host-contract.md §3.2).
+func Text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// texts is Text for each element; the slice is copied only when needed.
+func texts(ss []string) []string {
+	for i, s := range ss {
+		if !utf8.ValidString(s) {
+			out := slices.Clone(ss)
+			for j := i; j < len(out); j++ {
+				out[j] = Text(out[j])
+			}
+			return out
+		}
+	}
+	return ss
+}
+
+func textMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[Text(k)] = Text(v)
+	}
+	return out
+}

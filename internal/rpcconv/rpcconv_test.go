@@ -1,0 +1,178 @@
+package rpcconv
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+)
+
+func ns(s string) *rpc.NullableString {
+	return &rpc.NullableString{String_: &rpc.NullableString_Value{Value: s}}
+}
+
+// httpRequest is an HTTP trigger as a host with UseNullableValueDictionaryForHttp
+// sends it (docs/host-contract.md §4.3).
+func httpRequest() *rpc.InvocationRequest {
+	return &rpc.InvocationRequest{
+		InvocationId: "inv-1",
+		FunctionId:   "fn-1",
+		TraceContext: &rpc.RpcTraceContext{TraceParent: "00-a-b-01", TraceState: "s=1"},
+		RetryContext: &rpc.RetryContext{RetryCount: 1, MaxRetryCount: 3, Exception: &rpc.RpcException{Message: "boom"}},
+		InputData: []*rpc.ParameterBinding{
+			{Name: "req", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{
+				Method:          "POST",
+				Url:             "http://localhost/api/x?b=2&a=1",
+				NullableHeaders: map[string]*rpc.NullableString{"x-b": ns("2"), "content-type": ns("text/plain"), "x-null": {}},
+				NullableQuery:   map[string]*rpc.NullableString{"b": ns("2"), "a": ns("1")},
+				Params:          map[string]string{"who": "ada"},
+				Body:            &rpc.TypedData{Data: &rpc.TypedData_Bytes{Bytes: []byte("hi")}},
+				Identities: []*rpc.RpcClaimsIdentity{{AuthenticationType: ns("WebJobsAuthLevel"),
+					Claims: []*rpc.RpcClaim{{Type: "t", Value: "v"}}}},
+			}}}}},
+			{Name: "shared", RpcData: &rpc.ParameterBinding_RpcSharedMemory{RpcSharedMemory: &rpc.RpcSharedMemory{Name: "m"}}},
+		},
+		TriggerMetadata: map[string]*rpc.TypedData{
+			"DequeueCount": {Data: &rpc.TypedData_Int{Int: 2}},
+			"Items":        {Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: []string{"a", "b"}}}},
+			"Null":         {},
+		},
+	}
+}
+
+func TestRequest(t *testing.T) {
+	r := Request(httpRequest())
+	if r.InvocationID != "inv-1" || r.FunctionID != "fn-1" || r.TraceParent != "00-a-b-01" || r.TraceState != "s=1" {
+		t.Errorf("ids and trace: %+v", r)
+	}
+	if r.Retry == nil || r.Retry.Count != 1 || r.Retry.MaxCount != 3 || r.Retry.Exception.Message != "boom" {
+		t.Errorf("retry: %+v", r.Retry)
+	}
+	h := r.HTTP()
+	if h == nil || h.Method != "POST" || string(h.Body.Bytes) != "hi" || h.Body.Kind != invocation.KindBytes {
+		t.Fatalf("http: %+v", h)
+	}
+	names := func(fs invocation.Fields) (out []string) {
+		for _, f := range fs {
+			out = append(out, f.Name)
+		}
+		return out
+	}
+	if got := names(h.Headers); !slices.Equal(got, []string{"content-type", "x-b", "x-null"}) {
+		t.Errorf("headers not sorted from the nullable map: %v", got)
+	}
+	if f, _ := h.Headers.Get("X-NULL"); !f.Null {
+		t.Errorf("null header lost: %+v", f)
+	}
+	if f, ok := h.Params.Get("who"); !ok || f.Value != "ada" {
+		t.Errorf("params from the plain map: %+v", h.Params)
+	}
+	if len(h.Identities) != 1 || *h.Identities[0].AuthenticationType != "WebJobsAuthLevel" || h.Identities[0].NameClaimType != nil {
+		t.Errorf("identities: %+v", h.Identities)
+	}
+	if in, _ := r.Input("shared"); in == nil || in.Unreadable == "" || in.Value != nil {
+		t.Errorf("shared-memory input: %+v", in)
+	}
+	if v := r.Metadata["DequeueCount"]; v.Kind != invocation.KindInt || v.Int != 2 {
+		t.Errorf("int metadata: %+v", v)
+	}
+	if v := r.Metadata["Items"]; v.Len() != 2 {
+		t.Errorf("collection metadata: %+v", v)
+	}
+	if v := r.Metadata["Null"]; v.Kind != invocation.KindNone {
+		t.Errorf("null metadata: %+v", v)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	domain, yes, age := "example.com", true, 60.0
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	outs := Outputs([]invocation.Output{
+		{Name: "res", Value: &invocation.Value{Kind: invocation.KindHTTP, Response: &invocation.HTTPResponse{
+			StatusCode: "201", Headers: map[string]string{"x": "1"}, Body: invocation.JSONValue(`{"a":1}`),
+			Cookies: []invocation.Cookie{{Name: "c", Value: "v", Domain: &domain, Secure: &yes, MaxAge: &age, Expires: exp, SameSite: invocation.SameSiteStrict}},
+		}}},
+		{Name: "q", Value: invocation.StringValue("msg")},
+		{Name: "n", Value: &invocation.Value{Kind: invocation.KindCollectionInt, Ints: []int64{1, 2}}},
+	})
+	if len(outs) != 3 {
+		t.Fatalf("%d outputs", len(outs))
+	}
+	h := outs[0].GetData().GetHttp()
+	if h.GetStatusCode() != "201" || h.GetHeaders()["x"] != "1" || h.GetBody().GetJson() != `{"a":1}` {
+		t.Errorf("http: %v", h)
+	}
+	c := h.GetCookies()[0]
+	if c.GetDomain().GetValue() != domain || !c.GetSecure().GetValue() || c.GetMaxAge().GetValue() != age ||
+		!c.GetExpires().GetValue().AsTime().Equal(exp) || c.GetSameSite() != rpc.RpcHttpCookie_Strict || c.GetPath() != nil {
+		t.Errorf("cookie: %v", c)
+	}
+	if outs[1].GetData().GetString_() != "msg" || len(outs[2].GetData().GetCollectionSint64().GetSint64()) != 2 {
+		t.Errorf("values: %v %v", outs[1], outs[2])
+	}
+	if Return(nil) != nil {
+		t.Error("no return value must stay nil")
+	}
+}
+
+// FuzzRequest feeds arbitrary InvocationRequests (as the host could send
+// them) through Request: it must not panic, and what it produces must
+// describe the message faithfully.
+func FuzzRequest(f *testing.F) {
+	seed, _ := proto.Marshal(httpRequest())
+	f.Add(seed)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req rpc.InvocationRequest
+		if proto.Unmarshal(b, &req) != nil {
+			return
+		}
+		r := Request(&req)
+		if len(r.Inputs) != len(req.GetInputData()) || len(r.Metadata) != len(req.GetTriggerMetadata()) {
+			t.Fatalf("inputs %d/%d, metadata %d/%d", len(r.Inputs), len(req.GetInputData()), len(r.Metadata), len(req.GetTriggerMetadata()))
+		}
+		for i, in := range r.Inputs {
+			if (in.Value == nil) == (in.Unreadable == "") {
+				t.Fatalf("input %d: value %v, unreadable %q", i, in.Value, in.Unreadable)
+			}
+		}
+		if h := r.HTTP(); h != nil {
+			for _, fs := range []invocation.Fields{h.Headers, h.Query, h.Params} {
+				if !slices.IsSortedFunc(fs, func(a, b invocation.Field) int { return strings.Compare(a.Name, b.Name) }) {
+					t.Fatalf("fields not sorted: %v", fs)
+				}
+			}
+		}
+	})
+}
+
+// FuzzOutputs checks that whatever a guest can produce converts to a
+// response that marshals when its text is valid UTF-8.
+func FuzzOutputs(f *testing.F) {
+	f.Add("res", "201", "x-h", "v", "body", []byte("raw"), int64(7))
+	f.Fuzz(func(t *testing.T, name, status, hk, hv, s string, b []byte, n int64) {
+		outs := []invocation.Output{
+			{Name: name, Value: &invocation.Value{Kind: invocation.KindHTTP, Response: &invocation.HTTPResponse{
+				StatusCode: status, Headers: map[string]string{hk: hv}, Body: invocation.BytesValue(b)}}},
+			{Name: name + "2", Value: invocation.StringValue(s)},
+			{Name: name + "3", Value: &invocation.Value{Kind: invocation.KindInt, Int: n}},
+		}
+		resp := &rpc.InvocationResponse{OutputData: Outputs(outs), ReturnValue: Return(invocation.StringValue(s))}
+		if len(resp.OutputData) != len(outs) {
+			t.Fatalf("%d outputs, want %d", len(resp.OutputData), len(outs))
+		}
+		_, err := proto.Marshal(resp)
+		valid := true
+		for _, x := range []string{name, status, hk, hv, s} {
+			valid = valid && strings.ToValidUTF8(x, "") == x
+		}
+		if valid && err != nil {
+			t.Fatalf("valid outputs do not marshal: %v", err)
+		}
+	})
+}

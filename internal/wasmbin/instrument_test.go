@@ -1,0 +1,241 @@
+package wasmbin
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+const (
+	testModule = "guard"
+	testFunc   = "yield"
+)
+
+// custom returns a custom section.
+func custom(name string, content []byte) []byte {
+	return AppendSection(nil, SectionCustom, append(AppendName(nil, name), content...))
+}
+
+// funcNames returns the content of a name section naming functions.
+func funcNames(names ...string) []byte {
+	items := make([][]byte, len(names))
+	for i, n := range names {
+		items[i] = AppendName(AppendULEB(nil, uint64(i)), n)
+	}
+	return AppendSection(nil, 1, AppendVec(nil, items...))
+}
+
+// richModule uses every kind of index Instrument renumbers: an imported
+// function (0) and two defined ones (1, 2), calls, exports, a start
+// function, an element segment, ref.func and a name section.
+func richModule() []byte {
+	return Module(
+		Section(SectionType, FuncType(nil, nil)),
+		Section(SectionImport, FuncImport("env", "f", 0)),
+		FuncSection(0, 0),
+		Section(SectionTable, []byte{FuncRef, 0x00, 2}),
+		Section(SectionMemory, []byte{0x00, 1}),
+		Section(SectionGlobal, []byte{I32, 0x00, 0x41, 7, 0x0b}),
+		Section(SectionExport, Export("_start", KindFunc, 2), Export("memory", KindMemory, 0), Export("f", KindFunc, 0)),
+		AppendSection(nil, SectionStart, []byte{1}),
+		Section(SectionElement, []byte{0x00, 0x41, 0x00, 0x0b, 2, 1, 0}),
+		Section(SectionCode,
+			Body(0x10, 0x02),                         // call 2
+			Body(0x03, 0x40, 0xd2, 0x01, 0x1a, 0x0b), // loop; ref.func 1; drop; end
+		),
+		custom("name", funcNames("f", "a", "b")),
+		custom(".debug_info", []byte{1, 2, 3}),
+		custom("other", []byte{4, 5}),
+	)
+}
+
+func seedModules() [][]byte {
+	return [][]byte{
+		richModule(),
+		Module(),
+		Module(
+			Section(SectionType, FuncType([]byte{I32}, []byte{I64})),
+			FuncSection(0),
+			Section(SectionCode, Body(0x02, 0x40, 0x0e, 0x01, 0x00, 0x00, 0x0b, 0x42, 0x7f)), // block; br_table 0 0; end; i64.const -1
+		),
+	}
+}
+
+// TestInstrument compares the instrumentation of richModule with the
+// module written out by hand.
+func TestInstrument(t *testing.T) {
+	got, err := Instrument(richModule(), 100, testModule, testFunc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fuel is global 1; the guard function is function 1.
+	check := []byte{
+		0x23, 1, // global.get $fuel
+		0x45,       // i32.eqz
+		0x04, 0x40, // if
+		0x41, 0xe4, 0x00, // i32.const 100
+		0x24, 1, // global.set $fuel
+		0x10, 1, // call $yield
+		0x0b,    // end
+		0x23, 1, // global.get $fuel
+		0x41, 1, // i32.const 1
+		0x6b,    // i32.sub
+		0x24, 1, // global.set $fuel
+	}
+	code := func(c ...[]byte) []byte {
+		b := append([]byte{0x00}, bytes.Join(c, nil)...) // no locals
+		return append(AppendULEB(nil, uint64(len(b))), b...)
+	}
+	want := Module(
+		Section(SectionType, FuncType(nil, nil), FuncType(nil, nil)),
+		Section(SectionImport, FuncImport("env", "f", 0), FuncImport(testModule, testFunc, 1)),
+		FuncSection(0, 0),
+		Section(SectionTable, []byte{FuncRef, 0x00, 2}),
+		Section(SectionMemory, []byte{0x00, 1}),
+		Section(SectionGlobal, []byte{I32, 0x00, 0x41, 7, 0x0b}, []byte{I32, 0x01, 0x41, 0xe4, 0x00, 0x0b}),
+		Section(SectionExport, Export("_start", KindFunc, 3), Export("memory", KindMemory, 0), Export("f", KindFunc, 0)),
+		AppendSection(nil, SectionStart, []byte{2}),
+		Section(SectionElement, []byte{0x00, 0x41, 0x00, 0x0b, 2, 2, 0}),
+		Section(SectionCode,
+			code(check, []byte{0x10, 0x03, 0x0b}),
+			code(check, []byte{0x03, 0x40}, check, []byte{0xd2, 0x02, 0x1a, 0x0b, 0x0b}),
+		),
+		AppendSection(nil, SectionCustom, append(AppendName(nil, "name"),
+			AppendSection(nil, 1, []byte{3, 0, 1, 'f', 2, 1, 'a', 3, 1, 'b'})...)),
+		custom("other", []byte{4, 5}),
+	)
+	if !bytes.Equal(got, want) {
+		t.Errorf("instrumented =\n% x\nwant\n% x", got, want)
+	}
+}
+
+// TestInstrumentAddsMissingSections instruments modules without types,
+// imports or globals.
+func TestInstrumentAddsMissingSections(t *testing.T) {
+	types := Section(SectionType, FuncType(nil, nil))
+	imports := Section(SectionImport, FuncImport(testModule, testFunc, 0))
+	globals := Section(SectionGlobal, []byte{I32, 0x01, 0x41, 0x80, 0x01, 0x0b}) // mutable i32 = 128
+	memory := Section(SectionMemory, []byte{0x00, 1})
+	for _, c := range []struct {
+		name    string
+		in, out []byte
+	}{
+		{"empty", Module(), Module(types, imports, globals)},
+		{"memory only", Module(memory), Module(types, imports, memory, globals)},
+		{"custom first", Module(custom("c", nil), memory), Module(custom("c", nil), types, imports, memory, globals)},
+	} {
+		got, err := Instrument(c.in, 128, testModule, testFunc)
+		if err != nil || !bytes.Equal(got, c.out) {
+			t.Errorf("%s: Instrument =\n% x, %v; want\n% x", c.name, got, err, c.out)
+		}
+	}
+}
+
+func TestInstrumentErrors(t *testing.T) {
+	spin := Body(0x03, 0x40, 0x0c, 0x00, 0x0b)
+	twice, err := Instrument(richModule(), 100, testModule, testFunc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		bin  []byte
+		want error
+		msg  string
+	}{
+		{"not wasm", []byte("(module)"), ErrMalformed, ""},
+		{"version 2", append([]byte(Magic), 2, 0, 0, 0), ErrMalformed, ""},
+		{"truncated", richModule()[:len(richModule())-1], ErrMalformed, ""},
+		{"imports the guard", Module(
+			Section(SectionType, FuncType(nil, nil)),
+			Section(SectionImport, FuncImport(testModule, "other", 0)),
+		), ErrUnsupported, "the module imports from guard, a name reserved by the worker"},
+		{"instrumented twice", twice, ErrUnsupported, "reserved"},
+		{"sections out of order", Module(
+			Section(SectionType, FuncType(nil, nil)),
+			Section(SectionExport),
+			FuncSection(0),
+		), ErrUnsupported, "section 3 out of order or unknown"},
+		{"unknown section", Module(AppendSection(nil, 14, nil)), ErrUnsupported, "section 14 out of order or unknown"},
+		{"non-function type", Module(Section(SectionType, []byte{0x5f, 0})), ErrUnsupported, "non-function type"},
+		{"typed reference", Module(Section(SectionType, FuncType([]byte{0x63}, nil))), ErrUnsupported, "value type 0x63"},
+		{"unknown opcode", Module(
+			Section(SectionType, FuncType(nil, nil)),
+			FuncSection(0),
+			Section(SectionCode, Body(0x06)),
+		), ErrUnsupported, "opcode 0x06"},
+		{"body without end", Module(
+			Section(SectionType, FuncType(nil, nil)),
+			FuncSection(0),
+			Section(SectionCode, []byte{2, 0x00, 0x01}),
+		), ErrMalformed, ""},
+		{"loop without end", Module(
+			Section(SectionType, FuncType(nil, nil)),
+			FuncSection(0),
+			Section(SectionCode, spin[:len(spin)-1]),
+		), ErrMalformed, ""},
+	} {
+		out, err := Instrument(c.bin, 100, testModule, testFunc)
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: Instrument = % x, %v; want %v containing %q", c.name, out, err, c.want, c.msg)
+		}
+	}
+}
+
+// TestInstrumentNeverPanics feeds Instrument every prefix and single-byte
+// corruptions of richModule (the engine's tests do the same with a Go
+// guest).
+func TestInstrumentNeverPanics(t *testing.T) {
+	bin := richModule()
+	for n := 0; n < len(bin); n++ {
+		checkInstrument(t, bin[:n])
+	}
+	for i := 8; i < len(bin); i++ {
+		for _, x := range []byte{0x01, 0x40, 0x80, 0xff} {
+			b := bytes.Clone(bin)
+			b[i] ^= x
+			checkInstrument(t, b)
+		}
+	}
+}
+
+// FuzzInstrument checks that Instrument never panics, and what it can of
+// its output without compiling it.
+func FuzzInstrument(f *testing.F) {
+	for _, b := range seedModules() {
+		f.Add(b)
+	}
+	f.Fuzz(checkInstrument)
+}
+
+// checkInstrument instruments bin; when that succeeds, it checks that the
+// output scans like the input with the guard import added, and that it
+// cannot be instrumented again.
+func checkInstrument(t *testing.T, bin []byte) {
+	out, err := Instrument(bin, 100, testModule, testFunc)
+	if err != nil {
+		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("Instrument(% x) = %v, neither malformed nor unsupported", bin, err)
+		}
+		return
+	}
+	if _, err := Instrument(out, 100, testModule, testFunc); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("instrumenting % x twice: err = %v, want ErrUnsupported", bin, err)
+	}
+	in, err := Scan(bin)
+	if err != nil {
+		return // Instrument does not read every section Scan reads
+	}
+	sum, err := Scan(out)
+	if err != nil {
+		t.Fatalf("Scan(Instrument(% x)): %v", bin, err)
+	}
+	guard := Import{Module: testModule, Name: testFunc, Kind: KindFunc}
+	if n := len(in.Imports); len(sum.Imports) != n+1 || sum.Imports[n] != guard {
+		t.Fatalf("imports of % x: %v, then %v", bin, in.Imports, sum.Imports)
+	}
+	if len(sum.Exports) != len(in.Exports) || sum.HasMemory != in.HasMemory || sum.MemoryMinPages != in.MemoryMinPages {
+		t.Fatalf("summary of % x: %+v, then %+v", bin, in, sum)
+	}
+}

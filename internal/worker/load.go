@@ -1,0 +1,147 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/wasmworker/wasmworker/internal/engine"
+	"github.com/wasmworker/wasmworker/internal/funcapp"
+	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+)
+
+// load compiles the function a FunctionLoadRequest names and registers it
+// under the request's function id, replacing an earlier load of that id.
+// Failures are reported in the response; the worker lives on.
+func (w *Worker) load(req *rpc.FunctionLoadRequest) *rpc.FunctionLoadResponse {
+	id := req.GetFunctionId()
+	resp := &rpc.FunctionLoadResponse{FunctionId: id}
+	if id == "" {
+		resp.Result = failure("FunctionLoadRequest has an empty function_id", "FunctionLoadError", false)
+		return resp
+	}
+	w.loadSem <- struct{}{}
+	start := time.Now()
+	fn := w.compile(req)
+	<-w.loadSem
+
+	if fn.err != nil {
+		msg := fn.loadError()
+		w.log.Error("function failed to load", "function", fn.name, "functionId", id, "err", fn.err)
+		w.systemLog(rpc.RpcLog_Error, msg)
+		resp.Result = failure(msg, "FunctionLoadError", true)
+	} else {
+		w.log.Info("function loaded", "function", fn.name, "functionId", id,
+			"module", fn.meta.ScriptFile, "took", time.Since(start).Round(time.Microsecond))
+		resp.Result = success()
+	}
+
+	w.mu.Lock()
+	old := w.functions[id]
+	w.functions[id] = fn
+	w.mu.Unlock()
+	if old != nil && old.run != nil {
+		// Close the replaced module once the invocations using it are done.
+		go func() {
+			old.active.Wait()
+			_ = old.run.Close(context.Background())
+		}()
+	}
+	return resp
+}
+
+// loadError is the one message that reports fn's load failure: the
+// function's name once, then the reason.
+func (fn *function) loadError() string {
+	return fmt.Sprintf("function %q failed to load: %v", fn.name, fn.err)
+}
+
+// compile reads function.json and compiles the module. It never returns
+// nil. fn.err does not name the function; loadError adds the name.
+func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
+	md := req.GetMetadata()
+	fn := &function{id: req.GetFunctionId(), name: md.GetName()}
+	if md == nil {
+		fn.err = fmt.Errorf("FunctionLoadRequest %s carries no metadata", fn.id)
+		return fn
+	}
+	if md.GetDirectory() == "" {
+		fn.err = errors.New("the host sent no directory, so function.json cannot be read")
+		return fn
+	}
+	meta, err := funcapp.LoadFunction(md.GetDirectory())
+	if err != nil {
+		fn.err = err
+		return fn
+	}
+	// The host resolved the script file and entry point already (docs/host-contract.md §4.2);
+	// its values win over our own reading of function.json.
+	if md.GetName() != "" {
+		meta.Name = md.GetName()
+	}
+	fn.name = meta.Name
+	if sf := md.GetScriptFile(); sf != "" {
+		if !filepath.IsAbs(sf) {
+			sf = filepath.Join(md.GetDirectory(), sf)
+		}
+		meta.ScriptFile = sf
+	}
+	if ep := md.GetEntryPoint(); ep != "" {
+		meta.EntryPoint = ep
+	}
+	fn.meta = meta
+	if meta.ScriptFile == "" {
+		fn.err = fmt.Errorf("no script file: set \"scriptFile\" in %s to the function's .wasm",
+			filepath.Join(md.GetDirectory(), "function.json"))
+		return fn
+	}
+	pol, err := sandboxPolicy(meta, w.appDirectory(), w.opts.MaxMessageBytes)
+	if err != nil {
+		fn.err = err
+		return fn
+	}
+	fn.pol = pol
+	spec := engine.FunctionSpec{
+		Function:   invocation.Function{Name: meta.Name},
+		Path:       meta.ScriptFile,
+		EntryPoint: meta.EntryPoint,
+		Limits:     pol.limits,
+		Grants:     pol.grants,
+	}
+	for _, b := range meta.Bindings {
+		spec.Bindings = append(spec.Bindings, invocation.Binding{Name: b.Name, Type: b.Type, Direction: b.Direction, DataType: b.DataType})
+	}
+	if fn.run, err = w.engine.LoadFunction(context.Background(), spec); err != nil {
+		fn.err = err
+	}
+	return fn
+}
+
+// handleLoad compiles one function in the background and answers with its
+// FunctionLoadResponse (docs/host-contract.md §2.6).
+func (w *Worker) handleLoad(requestID string, req *rpc.FunctionLoadRequest) {
+	w.background(func() {
+		w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionLoadResponse{
+			FunctionLoadResponse: w.load(req),
+		}})
+	})
+}
+
+// handleLoadCollection answers a FunctionLoadRequestCollection. We do not
+// advertise SupportsLoadResponseCollection; if a host sends a collection
+// anyway, each request is answered with its own collection message, which
+// satisfies both readings of the host (docs/host-contract.md §2.6).
+func (w *Worker) handleLoadCollection(requestID string, c *rpc.FunctionLoadRequestCollection) {
+	for _, req := range c.GetFunctionLoadRequests() {
+		w.background(func() {
+			w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionLoadResponseCollection{
+				FunctionLoadResponseCollection: &rpc.FunctionLoadResponseCollection{
+					FunctionLoadResponses: []*rpc.FunctionLoadResponse{w.load(req)},
+				},
+			}})
+		})
+	}
+}

@@ -1,0 +1,194 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+	"github.com/wasmworker/wasmworker/internal/rpcconv"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+func (w *Worker) serve(ctx context.Context) error {
+	conn, err := grpc.NewClient("passthrough:///"+w.opts.Addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(w.opts.MaxMessageBytes),
+			grpc.MaxCallSendMsgSize(w.opts.MaxMessageBytes),
+		),
+	)
+	if err != nil {
+		return fmt.Errorf("dial host at %s: %w", w.opts.Addr, err)
+	}
+	defer conn.Close()
+
+	streamCtx, cancelStream := context.WithCancel(ctx)
+	defer cancelStream()
+	stream, err := rpc.NewFunctionRpcClient(conn).EventStream(streamCtx, grpc.WaitForReady(true))
+	if err != nil {
+		return fmt.Errorf("open EventStream to host at %s: %w", w.opts.Addr, err)
+	}
+	w.log.Info("connected to host", "addr", w.opts.Addr, "workerId", w.opts.WorkerID)
+
+	// StartStream must be the first message on the stream (docs/host-contract.md §2.2).
+	w.send(&rpc.StreamingMessage{
+		RequestId: w.opts.RequestID,
+		Content:   &rpc.StreamingMessage_StartStream{StartStream: &rpc.StartStream{WorkerId: w.opts.WorkerID}},
+	})
+	go w.sender(stream)
+
+	recvDone := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				recvDone <- err
+				return
+			}
+			w.dispatch(msg)
+		}
+	}()
+
+	select {
+	case err := <-recvDone:
+		if errors.Is(err, io.EOF) {
+			err = errors.New("the host closed it")
+		}
+		w.log.Error("the stream to the host ended without WorkerTerminate; exiting so that the host restarts the worker", "err", err)
+		// Nobody can receive responses any more: stop every guest.
+		w.cancelAll(errors.New("the host closed the stream"))
+		w.invWG.Wait()
+		w.bgWG.Wait()
+		w.flush()
+		return fmt.Errorf("%w: %v", ErrStreamEnded, err)
+	case <-w.terminated:
+		w.log.Info("terminated by host; exiting")
+	case <-ctx.Done():
+		w.log.Info("signalled; draining", "cause", context.Cause(ctx))
+		w.terminate(5 * time.Second)
+		<-w.terminated
+	}
+	w.flush()
+	// Send only hands messages to the transport; closing the connection now
+	// could drop the last responses. The host ends its side once it has read
+	// our half-close, so wait for that (briefly: the host may be gone).
+	select {
+	case <-recvDone:
+	case <-time.After(2 * time.Second):
+		w.log.Warn("host did not end the stream after our half-close; exiting anyway")
+	}
+	return nil
+}
+
+// send queues a message for the host. It never blocks once the sender has
+// stopped.
+func (w *Worker) send(m *rpc.StreamingMessage) {
+	select {
+	case w.out <- m:
+	case <-w.senderQ:
+	}
+}
+
+// flush sends everything queued so far, half-closes the stream and waits
+// (briefly) for the sender to finish.
+func (w *Worker) flush() {
+	select {
+	case w.out <- nil:
+	case <-w.senderQ:
+	}
+	select {
+	case <-w.senderQ:
+	case <-time.After(5 * time.Second):
+		w.log.Warn("timed out flushing messages to the host")
+	}
+}
+
+func (w *Worker) sender(stream grpc.BidiStreamingClient[rpc.StreamingMessage, rpc.StreamingMessage]) {
+	defer close(w.senderQ)
+	var pm grpc.PreparedMsg
+	for m := range w.out {
+		if m == nil {
+			_ = stream.CloseSend()
+			return
+		}
+		// Encode first: grpc-go ends the whole stream when a Send fails, so
+		// a message that cannot be encoded must never reach Send. Strings
+		// are made valid UTF-8 where they are built (rpcconv.Text), so
+		// this is a backstop: an InvocationResponse is replaced by a
+		// failure naming the cause, anything else is dropped and logged.
+		if err := pm.Encode(stream, m); err != nil {
+			w.log.Error("a message to the host cannot be encoded", "type", fmt.Sprintf("%T", m.Content), "err", err)
+			m = unsendable(m, err)
+			if m == nil {
+				continue
+			}
+			if err := pm.Encode(stream, m); err != nil {
+				w.log.Error("dropping a message that cannot be encoded", "err", err)
+				continue
+			}
+		}
+		if err := stream.SendMsg(&pm); err != nil {
+			w.log.Warn("send to host failed; dropping further messages", "err", err)
+			return
+		}
+	}
+}
+
+// unsendable returns what to send instead of m, which cannot be encoded:
+// for an InvocationResponse a failure of that invocation saying why (so that
+// it is still answered exactly once), nil for anything else.
+func unsendable(m *rpc.StreamingMessage, err error) *rpc.StreamingMessage {
+	resp := m.GetInvocationResponse()
+	if resp == nil {
+		return nil
+	}
+	failed := failedResponse(&rpc.InvocationRequest{InvocationId: rpcconv.Text(resp.GetInvocationId())},
+		rpcconv.Text(fmt.Sprintf("the function's response cannot be sent to the host: %v", err)), "WorkerError", false)
+	return &rpc.StreamingMessage{RequestId: rpcconv.Text(m.GetRequestId()), Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: failed}}
+}
+
+// dispatch hands one host message to its handler (one file per message).
+// Quick answers are sent inline, so they keep the order of the requests;
+// loads, invocations and reloads run on their own goroutines.
+func (w *Worker) dispatch(m *rpc.StreamingMessage) {
+	switch c := m.Content.(type) {
+	case *rpc.StreamingMessage_WorkerInitRequest:
+		w.handleInit(m.RequestId, c.WorkerInitRequest)
+	case *rpc.StreamingMessage_FunctionLoadRequest:
+		w.handleLoad(m.RequestId, c.FunctionLoadRequest)
+	case *rpc.StreamingMessage_FunctionLoadRequestCollection:
+		w.handleLoadCollection(m.RequestId, c.FunctionLoadRequestCollection)
+	case *rpc.StreamingMessage_FunctionsMetadataRequest:
+		w.handleMetadata(m.RequestId, c.FunctionsMetadataRequest)
+	case *rpc.StreamingMessage_InvocationRequest:
+		w.startInvocation(m.RequestId, c.InvocationRequest)
+	case *rpc.StreamingMessage_InvocationCancel:
+		w.cancelInvocation(c.InvocationCancel.GetInvocationId())
+	case *rpc.StreamingMessage_WorkerStatusRequest:
+		w.handleStatus(m.RequestId, c.WorkerStatusRequest)
+	case *rpc.StreamingMessage_FunctionEnvironmentReloadRequest:
+		w.background(func() { w.handleEnvReload(m.RequestId, c.FunctionEnvironmentReloadRequest) })
+	case *rpc.StreamingMessage_WorkerWarmupRequest:
+		w.handleWarmup(m.RequestId, c.WorkerWarmupRequest)
+	case *rpc.StreamingMessage_CloseSharedMemoryResourcesRequest:
+		w.handleCloseSharedMemory(m.RequestId, c.CloseSharedMemoryResourcesRequest)
+	case *rpc.StreamingMessage_WorkerTerminate:
+		w.handleTerminate(c.WorkerTerminate)
+	default:
+		// Unknown or unused messages are ignored, as the host ignores ours (docs/host-contract.md §2.1).
+		w.log.Debug("ignoring host message", "type", fmt.Sprintf("%T", m.Content))
+	}
+}
+
+// background runs f on a goroutine that terminate waits for.
+func (w *Worker) background(f func()) {
+	w.bgWG.Add(1)
+	go func() {
+		defer w.bgWG.Done()
+		f()
+	}()
+}

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package runtime
-
-import "os"
-
-// inode is 0 where the platform does not report one.
-func inode(os.FileInfo) uint64 { return 0 }
