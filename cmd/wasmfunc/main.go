@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/wasmworker/wasmworker/internal/appbuild"
 	"github.com/wasmworker/wasmworker/internal/devhost"
@@ -40,6 +41,14 @@ appdir defaults to the current directory. Flags:
   --no-watch      do not reload when function.json, .wasm or .go files change
   --verbose       also show the worker processes' informational output, and
                   log the gRPC side's diagnostics to stderr
+
+HTTP listener limits (0 keeps the default, a negative value turns the limit off):
+  --read-header-timeout D  time for a request's line and headers (default 10s)
+  --read-timeout D         time for a whole request, body included (default 60s;
+                           the function itself may run until functionTimeout)
+  --idle-timeout D         how long a keep-alive connection may stay idle (default 120s)
+  --max-header-bytes N     larger request headers get 431 (default 1048576)
+  --max-conns N            connections open at once; more wait (default 256)
 `
 
 func main() {
@@ -54,6 +63,9 @@ type options struct {
 	port                   int
 	json, noBuild, noWatch bool
 	verbose                bool
+
+	readHeaderTimeout, readTimeout, idleTimeout time.Duration
+	maxHeaderBytes, maxConns                    int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -68,6 +80,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noBuild, "no-build", false, "")
 	fs.BoolVar(&o.noWatch, "no-watch", false, "")
 	fs.BoolVar(&o.verbose, "verbose", false, "")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 0, "")
+	fs.DurationVar(&o.readTimeout, "read-timeout", 0, "")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", 0, "")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 0, "")
+	fs.IntVar(&o.maxConns, "max-conns", 0, "")
 	// Flags may come before or after appdir.
 	var positional []string
 	for {
@@ -134,6 +151,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		JSON:       o.json,
 		Watch:      !o.noWatch,
 		Verbose:    o.verbose,
+
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		ReadTimeout:       o.readTimeout,
+		IdleTimeout:       o.idleTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
+		MaxConns:          o.maxConns,
 	}
 	if o.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -15,6 +16,11 @@ func TestParse(t *testing.T) {
 	if o.appDir != "app" || o.port != 0 || !o.json || o.workers != "w" || o.host != "127.0.0.1" {
 		t.Errorf("parse = %+v", o)
 	}
+	o, err = parse([]string{"--read-header-timeout", "2s", "--read-timeout=1m", "--idle-timeout", "-1s", "--max-header-bytes", "4096", "--max-conns", "8"}, &stderr)
+	if err != nil || o.readHeaderTimeout != 2*time.Second || o.readTimeout != time.Minute || o.idleTimeout != -time.Second ||
+		o.maxHeaderBytes != 4096 || o.maxConns != 8 {
+		t.Errorf("listener limits: %+v, %v", o, err)
+	}
 	o, err = parse(nil, &stderr)
 	if err != nil || o.appDir != "." || o.port != 7071 || o.json || o.noBuild || o.noWatch {
 		t.Errorf("parse(nil) = %+v, %v; want the defaults", o, err)
@@ -24,6 +30,7 @@ func TestParse(t *testing.T) {
 		{"--port", "70000"},
 		{"--port", "x"},
 		{"--nope"},
+		{"--read-timeout", "soon"},
 	} {
 		if _, err := parse(bad, &stderr); err == nil {
 			t.Errorf("parse(%q) succeeded", bad)

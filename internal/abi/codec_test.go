@@ -155,7 +155,7 @@ func TestCodecReadTypes(t *testing.T) {
 			{Name: "int", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Int{Int: -5}}}},
 			{Name: "dbl", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Double{Double: 2.5}}}},
 			{Name: "stream", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_Stream{Stream: []byte{1, 2}}}}},
-			{Name: "cs", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: []string{"a", "bc"}}}}}},
+			{Name: "cs", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: []string{"a", "bc", ""}}}}}},
 			{Name: "cb", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: [][]byte{{9}}}}}}},
 			{Name: "cd", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_CollectionDouble{CollectionDouble: &rpc.CollectionDouble{Double: []float64{1.5, -1}}}}}},
 			{Name: "ci", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_CollectionSint64{CollectionSint64: &rpc.CollectionSInt64{Sint64: []int64{7}}}}}},
@@ -185,7 +185,7 @@ func TestCodecReadTypes(t *testing.T) {
 		elem  Type
 		first string
 	}{
-		"cs": {TypeCollectionString, 2, TypeString, "a"},
+		"cs": {TypeCollectionString, 3, TypeString, "a"},
 		"cb": {TypeCollectionBytes, 1, TypeBytes, "\x09"},
 		"cd": {TypeCollectionDouble, 2, TypeDouble, string(binary.LittleEndian.AppendUint64(nil, math.Float64bits(1.5)))},
 		"ci": {TypeCollectionInt, 1, TypeInt, string(binary.LittleEndian.AppendUint64(nil, 7))},
@@ -204,6 +204,11 @@ func TestCodecReadTypes(t *testing.T) {
 		if _, code := inv.getItem(SourceInput, []byte(name), -1); code != ErrNotFound {
 			t.Errorf("%s[-1]: code %d", name, code)
 		}
+	}
+	// An empty entry of a batch (IncludeEmptyEntriesInMessagePayload) is
+	// an empty string, not a missing item.
+	if it, code := inv.getItem(SourceInput, []byte("cs"), 2); code != 0 || it.typ != TypeString || it.length() != 0 {
+		t.Errorf("cs[2], an empty entry: %+v %d", it, code)
 	}
 	if _, code := inv.getItem(SourceInput, []byte("int"), 0); code != ErrBadType {
 		t.Errorf("item of a non-collection: code %d", code)

@@ -130,16 +130,11 @@ func (inv *Invocation) httpStatus(status int32) int32 {
 }
 
 func (inv *Invocation) httpHeader(name, val []byte) int32 {
-	if !validToken(name) {
-		return ErrBadValue
-	}
 	if !utf8.Valid(val) {
 		return ErrBadUTF8
 	}
-	for _, c := range val {
-		if c == '\r' || c == '\n' || c == 0 {
-			return ErrBadValue
-		}
+	if invocation.CheckHeader(string(name), string(val)) != nil {
+		return ErrBadValue
 	}
 	r, code := inv.response()
 	if code != 0 {
@@ -155,19 +150,6 @@ func (inv *Invocation) httpHeader(name, val []byte) int32 {
 		r.Headers[k] = string(val)
 	}
 	return 0
-}
-
-// validToken reports whether b is an HTTP token (RFC 9110 §5.6.2).
-func validToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func (inv *Invocation) httpCookie(line []byte) int32 {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,10 +198,14 @@ func decodeHTTP(v json.RawMessage) (*invocation.HTTPResponse, error) {
 		if kind(hv) != '{' || json.Unmarshal(hv, &hdrs) != nil {
 			return nil, fmt.Errorf("\"headers\" must be an object of strings, got %s", describe(hv))
 		}
-		for name, val := range hdrs {
+		for _, name := range slices.Sorted(maps.Keys(hdrs)) {
+			val := hdrs[name]
 			s, err := scalarText(val)
 			if err != nil {
 				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", name, describe(val))
+			}
+			if err := invocation.CheckHeader(name, s); err != nil {
+				return nil, err
 			}
 			h.Headers[name] = s
 		}

@@ -211,6 +211,12 @@ func TestDecodeErrors(t *testing.T) {
 		{"header null", `{"Outputs":{"res":{"headers":{"x-a":null}}}}`, `output res: header "x-a" must be a string, number or boolean, got null`},
 		{"header object", `{"Outputs":{"res":{"headers":{"x-a":{"b":1}}}}}`, `header "x-a" must be a string, number or boolean, got an object`},
 		{"header array", `{"Outputs":{"res":{"headers":{"Set-Cookie":["a","b"]}}}}`, `header "Set-Cookie" must be a string, number or boolean, got an array`},
+		// Headers the host's web server (Kestrel) refuses fail the
+		// invocation, naming the header, instead of a 500 after success.
+		{"header with CR LF", `{"Outputs":{"res":{"headers":{"x-a":"1\r\nSet-Cookie: s=1"}}}}`, `output res: response header "x-a": control character 0x0d`},
+		{"header with NUL", `{"Outputs":{"res":{"headers":{"x-a":"1\u0000"}}}}`, `response header "x-a": control character 0x00`},
+		{"header not ASCII", `{"Outputs":{"res":{"headers":{"x-a":"Grüße"}}}}`, `response header "x-a": its value holds characters outside ASCII`},
+		{"header name", `{"Outputs":{"res":{"headers":{"x a":"1"}}}}`, `response header name "x a"`},
 		{"cookies object", `{"Outputs":{"res":{"cookies":{}}}}`, `"cookies" must be an array`},
 		{"cookie no name", `{"Outputs":{"res":{"cookies":[{"value":"v"}]}}}`, `output res: cookie 1: "name" is required`},
 		{"cookie bad expires", `{"Outputs":{"res":{"cookies":[{"name":"a","expires":"tomorrow"}]}}}`, `"expires" must be an RFC 3339 time`},

@@ -202,7 +202,7 @@ func appendJSONValue(b []byte, text string) []byte {
 		// dates, written once; every other such value (Guid, Uri,
 		// TimeSpan …) goes through JsonConvert.SerializeObject and so
 		// arrives double-encoded (ScriptInvocationContextExtensions.
-		// GetHttpScriptInvocationContextValue; docs/custom-handler.md §2.3).
+		// GetHttpScriptInvocationContextValue; docs/custom-handler.md §2.3, §4).
 		if isDateString(compact) {
 			return append(b, compact...)
 		}

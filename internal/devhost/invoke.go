@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,45 +194,61 @@ func checkSendable(req *rpc.InvocationRequest) error {
 }
 
 // invalidUTF8 returns the path of the first string field or map key of m
-// (named path) that is not valid UTF-8, or "".
+// (a message named path) that is not valid UTF-8, or "". The path is built
+// only for a bad field; a valid request costs one walk over its fields
+// (cheaper than marshalling it, which would copy the body).
 func invalidUTF8(m protoreflect.Message, path string) string {
-	var bad string
+	if steps := badStrings(m); steps != nil {
+		slices.Reverse(steps)
+		return path + strings.Join(steps, "")
+	}
+	return ""
+}
+
+// badStrings returns, innermost first, the steps to the first string of m
+// that is not valid UTF-8 (".field", "[index]", `["key"]`, " key"), or nil.
+func badStrings(m protoreflect.Message) []string {
+	var steps []string
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		p := path + "." + string(fd.Name())
 		switch {
 		case fd.IsList():
 			l := v.List()
-			for i := 0; i < l.Len() && bad == ""; i++ {
-				bad = invalidValue(fd, l.Get(i), fmt.Sprintf("%s[%d]", p, i))
+			for i := 0; i < l.Len() && steps == nil; i++ {
+				if steps = badValue(fd, l.Get(i)); steps != nil {
+					steps = append(steps, fmt.Sprintf("[%d]", i))
+				}
 			}
 		case fd.IsMap():
 			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				key := k.String()
-				if fd.MapKey().Kind() == protoreflect.StringKind && !utf8.ValidString(key) {
-					bad = fmt.Sprintf("a key of %s (%q)", p, key)
-				} else {
-					bad = invalidValue(fd.MapValue(), mv, fmt.Sprintf("%s[%q]", p, key))
+				if fd.MapKey().Kind() == protoreflect.StringKind && !utf8.ValidString(k.String()) {
+					steps = []string{fmt.Sprintf(" key %q", k.String())}
+				} else if steps = badValue(fd.MapValue(), mv); steps != nil {
+					steps = append(steps, fmt.Sprintf("[%q]", k.String()))
 				}
-				return bad == ""
+				return steps == nil
 			})
 		default:
-			bad = invalidValue(fd, v, p)
+			steps = badValue(fd, v)
 		}
-		return bad == ""
+		if steps != nil {
+			steps = append(steps, "."+string(fd.Name()))
+		}
+		return steps == nil
 	})
-	return bad
+	return steps
 }
 
-func invalidValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string) string {
+// badValue is badStrings for one value of field fd.
+func badValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) []string {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		if !utf8.ValidString(v.String()) {
-			return path
+			return []string{}
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		return invalidUTF8(v.Message(), path)
+		return badStrings(v.Message())
 	}
-	return ""
+	return nil
 }
 
 // resultError turns a non-success StatusResult into the host's message.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 
@@ -178,7 +179,14 @@ type Stream struct {
 	isEnded  bool
 
 	recv chan *rpc.StreamingMessage
+
+	dropped atomic.Int64 // messages that could not be encoded
 }
+
+// Dropped counts the messages Send accepted that could not be encoded for
+// the wire (a string field holding invalid UTF-8) and were dropped; the
+// stream itself goes on.
+func (c *Stream) Dropped() int64 { return c.dropped.Load() }
 
 // WorkerID is the worker id the Stream was registered with.
 func (c *Stream) WorkerID() string { return c.workerID }
@@ -296,6 +304,7 @@ func (c *Stream) serve(call grpc.BidiStreamingServer[rpc.StreamingMessage, rpc.S
 	}()
 
 	ctx := call.Context()
+	var pm grpc.PreparedMsg
 writeLoop:
 	for {
 		for {
@@ -308,7 +317,16 @@ writeLoop:
 			c.out[0] = nil
 			c.out = c.out[1:]
 			c.mu.Unlock()
-			if err := call.Send(m); err != nil {
+			// Encode first: in grpc-go a failed Send ends the call, and
+			// with it the stream for every invocation. A message that
+			// cannot be encoded (invalid UTF-8 in a string field) is
+			// dropped and counted instead; callers check what they build
+			// (the local host refuses such requests before sending).
+			if err := pm.Encode(call, m); err != nil {
+				c.dropped.Add(1)
+				continue
+			}
+			if err := call.SendMsg(&pm); err != nil {
 				break writeLoop // the connection is gone; the call ends
 			}
 		}

@@ -308,3 +308,32 @@ func TestMultiStream(t *testing.T) {
 	}
 	<-st.Done()
 }
+
+// TestUnencodableMessageIsDropped: a message the host side cannot encode
+// (invalid UTF-8 in a string field) is dropped and counted; the stream and
+// the messages after it go on.
+func TestUnencodableMessageIsDropped(t *testing.T) {
+	srv := listen(t)
+	id := uuid.NewString()
+	st := srv.Register(id)
+	c := dial(t, srv)
+	if err := c.Send(startStream(id)); err != nil {
+		t.Fatal(err)
+	}
+	<-st.Started()
+	bad := &rpc.StreamingMessage{RequestId: "bad\xff", Content: &rpc.StreamingMessage_WorkerStatusRequest{WorkerStatusRequest: &rpc.WorkerStatusRequest{}}}
+	good := &rpc.StreamingMessage{RequestId: "good", Content: &rpc.StreamingMessage_WorkerStatusRequest{WorkerStatusRequest: &rpc.WorkerStatusRequest{}}}
+	if err := st.Send(bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(good); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Recv()
+	if err != nil || m.GetRequestId() != "good" {
+		t.Fatalf("after an unencodable message: %v, %v; want the next message", m, err)
+	}
+	if st.Dropped() != 1 {
+		t.Errorf("Dropped() = %d, want 1", st.Dropped())
+	}
+}

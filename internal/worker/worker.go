@@ -75,10 +75,13 @@ var Capabilities = map[string]string{
 	"UseNullableValueDictionaryForHttp": "true",
 	"IgnoreEmptyValuedRpcHttpHeaders":   "true",
 	"TypedDataCollection":               "true",
-	"WorkerStatus":                      "true",
-	"HandlesWorkerTerminateMessage":     "true",
-	"HandlesInvocationCancelMessage":    "true",
-	"HandlesWorkerWarmupMessage":        "true",
+	// Keep empty entries of string collections (as ""), so that a batch's
+	// items line up with its per-item metadata arrays.
+	"IncludeEmptyEntriesInMessagePayload": "true",
+	"WorkerStatus":                        "true",
+	"HandlesWorkerTerminateMessage":       "true",
+	"HandlesInvocationCancelMessage":      "true",
+	"HandlesWorkerWarmupMessage":          "true",
 }
 
 // Worker is one connection to the host and the functions loaded over it.
