@@ -13,6 +13,8 @@
 //	WASMWORKER_LOG_LEVEL   debug, info (default), warn or error
 //	WASMWORKER_CACHE_DIR   the compilation cache ("off" disables the disk cache)
 //	GOGC                   when unset, the worker uses 400 (see docs/guest-toolchains.md §6)
+//	WASMWORKER_MEMORY_LIMIT_MB  soft memory limit (GOMEMLIMIT) in MiB, "off" for none; default
+//	                       80 % of the container's (cgroup) memory limit, if any
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
 //	WASMWORKER_MAX_RUNNING guests running at once (default 4 per core); more invocations wait
 //	WASMWORKER_BENCH_ECHO  "1": answer invocations without running any wasm (the benchmarks' baseline)
@@ -32,6 +34,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/wasmworker/wasmworker/internal/memlimit"
 	"github.com/wasmworker/wasmworker/internal/worker"
 )
 
@@ -54,11 +57,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("bad command line", "err", err, "args", strings.Join(args, " "))
 		return 2
 	}
-	if os.Getenv("GOGC") == "" {
-		// Instantiating per invocation churns a tiny heap; the default GC
-		// pacing makes two cores slower than one (docs/guest-toolchains.md §6).
-		debug.SetGCPercent(400)
-	}
+	setMemoryPolicy(logger)
 	if path := os.Getenv("WASMWORKER_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err != nil {
 			logger.Warn("cannot write the CPU profile", "err", err)
@@ -86,6 +85,29 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// setMemoryPolicy sets the GC policy unless GOGC or GOMEMLIMIT say
+// otherwise: GOGC=400, since instantiating per invocation churns a small
+// heap and the default pacing makes two cores slower than one
+// (docs/guest-toolchains.md §6), bounded by a soft memory limit
+// (internal/memlimit: WASMWORKER_MEMORY_LIMIT_MB, else 80 % of the
+// container's limit), near which the runtime collects as often as needed.
+func setMemoryPolicy(logger *slog.Logger) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit, where, err := memlimit.OS()
+	switch {
+	case err != nil:
+		logger.Warn("ignoring the memory limit setting", "err", err)
+	case limit > 0:
+		debug.SetMemoryLimit(limit)
+		logger.Info("soft memory limit", "MiB", limit>>20, "from", where)
+	}
 }
 
 func logLevel() slog.Level {

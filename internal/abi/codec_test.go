@@ -438,3 +438,37 @@ func TestCodecLogsErrorsAndLimits(t *testing.T) {
 		t.Error("Result before the call gave no error")
 	}
 }
+
+// TestTinyHeadersAreChargedByCost: a guest adding a header a million times
+// (a few bytes each) is stopped by the output budget, charged by what each
+// entry costs the worker, and joining the values stays linear.
+func TestTinyHeadersAreChargedByCost(t *testing.T) {
+	inv := newInv(httpRequest(), httpBindings)
+	added := 0
+	for range 1_000_000 {
+		code := inv.httpHeader([]byte("x-a"), []byte("1"))
+		if code == ErrLimit {
+			break
+		}
+		if code != 0 {
+			t.Fatalf("http_header: code %d", code)
+		}
+		added++
+	}
+	if want := MaxOutputBytes / (len("x-a") + 1 + headerCost); added > want {
+		t.Fatalf("%d headers accepted, want at most %d (the budget charged by cost)", added, want)
+	}
+	for range 10 {
+		if code := inv.httpCookie([]byte("a=b")); code != ErrLimit {
+			t.Fatalf("cookie after the budget is spent: code %d", code)
+		}
+	}
+	inv.finish(0, nil)
+	outs, _, _, err := inv.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outs[0].Value.Response.Headers["x-a"]; len(got) != 3*added-2 {
+		t.Errorf("joined header of %d bytes, want %d", len(got), 3*added-2)
+	}
+}

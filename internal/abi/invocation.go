@@ -22,6 +22,7 @@ type Invocation struct {
 	outputs  []invocation.Output
 	ret      *invocation.Value
 	resp     *invocation.HTTPResponse // the HTTP response being built, nil before the first http_* call
+	hdrs     map[string][]string      // response header values by lower-case name, joined by joinHeaders
 	outBytes int
 
 	logs        []invocation.Log
@@ -71,6 +72,7 @@ func (inv *Invocation) Result() (outputs []invocation.Output, ret *invocation.Va
 	if inv.err != nil {
 		return nil, nil, logs, inv.err
 	}
+	inv.joinHeaders()
 	return inv.outputs, inv.ret, logs, nil
 }
 

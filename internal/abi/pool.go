@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -33,6 +34,8 @@ type PoolConfig struct {
 // ModuleConfig returns the instance configuration SPEC.md §3 describes: no
 // name (instances are anonymous), no arguments, environment or files, real
 // clocks and sleep, crypto randomness, and _initialize as start function.
+// A Pool replaces the sleep with one that also ends when the invocation's
+// context ends.
 func ModuleConfig() wazero.ModuleConfig {
 	return wazero.NewModuleConfig().
 		WithName("").
@@ -46,7 +49,11 @@ func ModuleConfig() wazero.ModuleConfig {
 // Pool runs invocations of one compiled ABI module, keeping up to
 // MaxInstances warm instances for reuse. An instance serves one invocation at
 // a time and is closed after any error other than a *FunctionError (a trap,
-// exit, timeout or cancel; SPEC.md §3). A Pool is safe for concurrent use.
+// exit, timeout or cancel; SPEC.md §3), and after an invocation whose
+// context ended while it ran, even if it returned normally. A guest's WASI
+// sleep (poll_oneoff on a clock) returns early when the context of the
+// invocation (or of the instantiation) ends. A Pool is safe for concurrent
+// use.
 type Pool struct {
 	rt      wazero.Runtime
 	cm      wazero.CompiledModule
@@ -110,7 +117,9 @@ func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error 
 		}
 	}
 	err := in.call(ctx, entry, inv)
-	if p.isolate || !Reusable(err) || !p.put(in) {
+	// An instance whose invocation ended while it ran may have been cut
+	// short (a sleep that returned early): do not reuse it.
+	if p.isolate || !Reusable(err) || ctx.Err() != nil || !p.put(in) {
 		in.close(context.WithoutCancel(ctx))
 	}
 	return err
@@ -159,8 +168,10 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 	}
 	in := &instance{}
 	in.stdout.in, in.stderr.in = in, in
-	cfg := p.base.WithStdout(&in.stdout).WithStderr(&in.stderr)
+	cfg := p.base.WithStdout(&in.stdout).WithStderr(&in.stderr).WithNanosleep(in.sleep)
+	in.ctx = ctx // _initialize may sleep too
 	mod, err := p.rt.InstantiateModule(ctx, p.cm, cfg)
+	in.ctx = nil
 	if err != nil {
 		return nil, fmt.Errorf("instantiate (including _initialize): %w", err)
 	}
@@ -173,7 +184,28 @@ type instance struct {
 	mod            api.Module
 	fns            map[string]api.Function // entry points looked up so far
 	cur            *Invocation             // the invocation running, for stdout/stderr lines
+	ctx            context.Context         // the context of the call (or instantiation) running, for sleep
 	stdout, stderr lineLog
+}
+
+// sleep is the guest's WASI sleep (poll_oneoff on a clock): real time, but
+// it returns when the context of the running call ends, so that a guest
+// asleep is stopped at its deadline or cancel like one in a loop. It runs
+// on the guest's goroutine, during a call or the instantiation.
+func (in *instance) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	var done <-chan struct{} // nil without a context: a plain sleep
+	if in.ctx != nil {
+		done = in.ctx.Done()
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	}
 }
 
 func (in *instance) call(ctx context.Context, entry string, inv *Invocation) error {
@@ -187,11 +219,11 @@ func (in *instance) call(ctx context.Context, entry string, inv *Invocation) err
 			in.fns[entry] = fn
 		}
 	}
-	in.cur = inv
+	in.cur, in.ctx = inv, ctx
 	err := callFunction(ctx, fn, entry, inv)
 	in.stdout.flush()
 	in.stderr.flush()
-	in.cur = nil
+	in.cur, in.ctx = nil, nil
 	return err
 }
 

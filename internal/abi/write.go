@@ -79,7 +79,7 @@ func (inv *Invocation) setOutput(name []byte, t Type, b []byte) int32 {
 		return code
 	}
 	if string(name) == inv.httpOut {
-		inv.resp = nil // a new http_* call starts a new response
+		inv.resp, inv.hdrs = nil, nil // a new http_* call starts a new response
 	}
 	inv.put(string(name), td)
 	return 0
@@ -140,16 +140,42 @@ func (inv *Invocation) httpHeader(name, val []byte) int32 {
 	if code != 0 {
 		return code
 	}
-	if code := inv.charge(len(name) + len(val)); code != 0 {
+	// Charged by what the entry costs the worker (its map entries on both
+	// sides of the conversion and its share of the encoded message), not
+	// only by its bytes: a million tiny headers must not cost gigabytes.
+	if code := inv.charge(len(name) + len(val) + headerCost); code != 0 {
 		return code
 	}
 	k := strings.ToLower(string(name))
-	if old, ok := r.Headers[k]; ok {
-		r.Headers[k] = old + ", " + string(val)
-	} else {
-		r.Headers[k] = string(val)
+	if _, ok := r.Headers[k]; !ok {
+		r.Headers[k] = "" // keeps the key's place; the value is joined in Result
 	}
+	if inv.hdrs == nil {
+		inv.hdrs = map[string][]string{}
+	}
+	inv.hdrs[k] = append(inv.hdrs[k], string(val))
 	return 0
+}
+
+// Host-side costs charged per entry on top of its bytes (SPEC.md §7): what
+// a response header or a cookie costs the worker in Go maps and structures,
+// in the converted protocol message and in its encoding, rounded up.
+const (
+	headerCost = 128
+	cookieCost = 512
+)
+
+// joinHeaders sets each response header to its values joined with ", ", in
+// the order the guest added them. Joining once at the end keeps repeated
+// names linear.
+func (inv *Invocation) joinHeaders() {
+	if inv.resp == nil || len(inv.hdrs) == 0 {
+		return
+	}
+	for k, vs := range inv.hdrs {
+		inv.resp.Headers[k] = strings.Join(vs, ", ")
+	}
+	inv.hdrs = nil
 }
 
 func (inv *Invocation) httpCookie(line []byte) int32 {
@@ -164,7 +190,7 @@ func (inv *Invocation) httpCookie(line []byte) int32 {
 	if code != 0 {
 		return code
 	}
-	if code := inv.charge(len(line)); code != 0 {
+	if code := inv.charge(len(line) + cookieCost); code != 0 {
 		return code
 	}
 	r.Cookies = append(r.Cookies, cookie(c))

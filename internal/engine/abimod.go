@@ -82,15 +82,24 @@ func (m *Module) Entry(entryPoint string) (string, error) {
 // on top of ctx's deadline; an instance that trapped, exited or was stopped
 // is discarded. It returns what abi.Call returns: nil, an *abi.FunctionError
 // (the guest reported a failure) or an *abi.CallError (the guest did not
-// return normally; for a stopped guest it wraps the context's cause).
+// return normally; for a stopped guest it wraps the context's cause); or a
+// *RunError when no instance was had in time, or when the guest returned
+// normally only after ctx ended (then inv's outputs are to be ignored).
 func (m *Module) Invoke(ctx context.Context, entry string, inv *abi.Invocation) error {
 	if m.abi == nil {
 		return fmt.Errorf("wasm module %s is a WASI command, not a wasmworker ABI module", m.path)
 	}
-	ctx, release, _, rerr := m.admit(ctx)
+	ctx, release, budget, rerr := m.admit(ctx)
 	if rerr != nil {
 		return rerr
 	}
 	defer release()
-	return m.abi.pool.Invoke(ctx, entry, inv)
+	err := m.abi.pool.Invoke(ctx, entry, inv)
+	if err == nil {
+		if re := m.overdue(ctx, budget); re != nil {
+			re.Detail = "entry point " + entry + ": " + re.Detail
+			return re
+		}
+	}
+	return err
 }

@@ -5,8 +5,8 @@
 // WASI commands speaking the custom-handler JSON on stdin/stdout
 // (abi/COMMAND.md) in a fresh instance each, and ABI v1 modules
 // (abi/SPEC.md) on warm instance pools. Limits (deadline, instances,
-// memory, output, logs) and grants (directories, environment) are enforced
-// here. Every failure of an invocation is a *RunError whose Kind says why.
+// memory, tables, output, logs) and grants (directories, environment) are
+// enforced here. Every failure of an invocation is a *RunError whose Kind says why.
 //
 // The package knows nothing of the host's gRPC protocol: it reads and
 // writes invocation.Request and invocation.Result.

@@ -61,7 +61,7 @@ type Engine struct {
 	files   map[string]fileEntry // module files by absolute path (files.go)
 
 	instrMu sync.Mutex
-	instr   map[[32]byte][]byte // instrumented code by hash of the original module
+	instr   map[instrKey][]byte // instrumented code by hash of the original module and table limits
 }
 
 // NewEngine returns an Engine. A cache directory that cannot be used is not

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,7 +76,10 @@ func (f *Function) Close(ctx context.Context) error { return f.mod.Close(ctx) }
 // Invoke runs one invocation. logf, when set, receives the guest's log
 // entries in order, on the calling goroutine, before Invoke returns. On
 // success it returns the outputs; every failure is a *RunError whose Kind
-// says why (a guest-reported failure is GuestError).
+// says why (a guest-reported failure is GuestError). A guest that returns
+// normally after the invocation's deadline or cancel (a sleep cut short, a
+// last long instruction) fails with DeadlineExceeded or Canceled: an
+// invocation that ran past its deadline is never a success.
 func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (res *invocation.Result, err error) {
 	if logf == nil {
 		logf = func(invocation.Log) {}
@@ -87,10 +91,44 @@ func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf fun
 	defer release()
 	res, err = f.exec.invoke(ctx, req, logf)
 	var re *RunError
+	// A success, or a command's output cut short, after the deadline is the
+	// deadline's failure.
+	if err == nil || (errors.As(err, &re) && re.Kind == InvalidOutput) {
+		if over := f.mod.overdue(ctx, budget); over != nil {
+			if re != nil {
+				over.StderrTail = re.StderrTail
+			}
+			return nil, over
+		}
+	}
 	if errors.As(err, &re) && re.Kind == DeadlineExceeded && re.Deadline == 0 {
 		re.Deadline = budget
 	}
 	return res, err
+}
+
+// overdue returns the failure of a run that succeeded although its context
+// had ended (or its deadline passed) by the time it returned, or nil. It is
+// the last check of Function.Invoke, Module.RunCommand and Module.Invoke.
+func (m *Module) overdue(ctx context.Context, budget time.Duration) *RunError {
+	if _, done := ctxKind(ctx); !done {
+		if d, ok := ctx.Deadline(); !ok || time.Now().Before(d) {
+			return nil
+		}
+		awaitDeadline(ctx) // passed, but its timer has not run yet
+	}
+	k, done := ctxKind(ctx)
+	if !done {
+		k = DeadlineExceeded
+	}
+	re := &RunError{Kind: k, Path: m.path, Detail: "the guest returned only after the invocation had ended; its result is discarded"}
+	if k == DeadlineExceeded {
+		re.Deadline = budget
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		re.Detail += "; " + cause.Error()
+	}
+	return re
 }
 
 // admit applies Limits.Timeout on top of ctx's deadline and takes one of the
@@ -142,11 +180,24 @@ func (x *commandExecutor) invoke(ctx context.Context, req *invocation.Request, l
 	if err != nil {
 		return nil, &RunError{Kind: InvalidOutput, Path: x.mod.path, Detail: err.Error(), StderrTail: out.StderrTail}
 	}
-	for _, l := range res.Logs {
+	// The "Logs" array shares the log budget with stderr, each entry
+	// charged with what forwarding it costs besides its text.
+	budget := x.mod.lim.MaxStderrBytes
+	for i, l := range res.Logs {
+		budget -= len(l) + logEntryCost
+		if budget < 0 {
+			return nil, &RunError{Kind: LogLimit, Path: x.mod.path, Limit: x.mod.lim.MaxStderrBytes,
+				Detail: fmt.Sprintf("the response's \"Logs\" array has %d entries; the %d that fit were forwarded", len(res.Logs), i)}
+		}
 		logf(invocation.Log{Level: invocation.LevelInformation, Message: l})
 	}
 	return &invocation.Result{Outputs: res.Outputs, Return: res.ReturnValue, ReturnIgnored: res.ReturnValueIgnored}, nil
 }
+
+// logEntryCost is what forwarding one log entry costs the worker beyond its
+// text (the entry, its RpcLog message and its encoding), charged against
+// the log budget.
+const logEntryCost = 64
 
 // abiExecutor runs an entry point of an ABI v1 module on a warm instance
 // (abi/SPEC.md).

@@ -24,9 +24,23 @@ import (
 // function entry counts down a fuel global and, every guardInterval times,
 // calls the import guardModule.guardFunc, yieldFunc, which stops the guest
 // if the run's context has ended and, being Go code, lets the Go scheduler
-// and collector in. That costs a few percent on CPU-bound code. A module
-// the instrumentation cannot handle runs with WithCloseOnContextDone
-// instead: slower, just as safe.
+// and collector in. Bulk memory and table instructions (memory.fill,
+// memory.copy, memory.init, table.*) are charged to the same fuel by their
+// length (one unit per 64 bytes), so that straight-line code made of large
+// ones is stopped as promptly. That costs a few percent on CPU-bound code.
+// A module the instrumentation cannot handle runs with
+// WithCloseOnContextDone instead: slower, just as safe for loops and calls,
+// but wazero does not check the context between straight-line bulk
+// instructions (no toolchain's output takes that path).
+//
+// A guest blocked in a WASI sleep (poll_oneoff on a clock) wakes when the
+// run's context ends: sleeper for commands, the pool's own sleep for ABI
+// instances (abi.Pool). Whatever the guest does then, a run that returns
+// normally after its context ended fails (Module.overdue).
+//
+// Tables are bounded at load too (Limits.MaxTableEntries): by the same
+// rewrite, or by wasmbin.LimitTables alone on the WithCloseOnContextDone
+// path; a module whose tables cannot be read is refused.
 
 // The import that instrumented code calls. The names are the engine's, not
 // wasmbin's: the engine provides the function (instantiateGuard), skips the

@@ -33,6 +33,32 @@ func countdownModule(n int64) []byte {
 	)
 }
 
+// copyLoopModule is a WASI command whose _start copies 16 bytes with
+// memory.copy n times in a loop, the length in a local: the worst case for
+// the charge of bulk instructions, which costs the same for 16 bytes as for
+// 16 MiB when the length is not a constant.
+func copyLoopModule(n int64) []byte {
+	code := []byte{0x02, 0x01, wasmbin.I64, 0x01, wasmbin.I32} // locals: i64 counter, i32 length
+	code = append(code, 0x41, 0x10, 0x21, 0x01, 0x42)          // local.set 1 (i32.const 16); i64.const n
+	code = wasmbin.AppendSLEB(code, n)
+	code = append(code,
+		0x21, 0x00, // local.set 0
+		0x02, 0x40, // block
+		0x03, 0x40, // loop
+		0x20, 0x00, 0x50, 0x0d, 0x01, // local.get 0; i64.eqz; br_if 1
+		0x41, 0x20, 0x41, 0x00, 0x20, 0x01, 0xfc, 0x0a, 0x00, 0x00, // memory.copy 32 <- 0, local 1 bytes
+		0x20, 0x00, 0x42, 0x01, 0x7d, 0x21, 0x00, // local.set 0 (local.get 0 - 1)
+		0x0c, 0x00, // br 0
+		0x0b, 0x0b, 0x0b) // end loop, block, function
+	return wasmbin.Module(
+		wasmbin.Section(wasmbin.SectionType, wasmbin.FuncType(nil, nil)),
+		wasmbin.FuncSection(0),
+		wasmbin.Section(wasmbin.SectionMemory, []byte{0x00, 0x01}),
+		wasmbin.Section(wasmbin.SectionExport, wasmbin.Export("_start", wasmbin.KindFunc, 0)),
+		wasmbin.Section(wasmbin.SectionCode, append(wasmbin.AppendULEB(nil, uint64(len(code))), code...)),
+	)
+}
+
 // spinModule is `loop {}`: a _start that branches to itself forever.
 func spinModule() []byte {
 	return voidModule([]string{"_start"}, wasmbin.Body(0x03, 0x40, 0x0c, 0x00, 0x0b))
@@ -54,8 +80,9 @@ func loadMode(b *testing.B, path string, g guardMode) *Module {
 }
 
 // BenchmarkGuardCPU runs CPU-bound guests with each guard: a Go guest
-// hashing a 64 KiB buffer 100 times (sha256), and a hand-written wasm loop
-// counting down from 2*10^7 (countdown). Each iteration runs the guest once
+// hashing a 64 KiB buffer 100 times (sha256), a hand-written wasm loop
+// counting down from 2*10^7 (countdown), and one copying 16 bytes with
+// memory.copy 5*10^6 times (copyloop: the loop's and the copies' charges). Each iteration runs the guest once
 // per guard, interleaved, so that load from other processes hits all of
 // them alike; the metrics are the median time per run of each guard and
 // the speed of the guarded runs relative to the unguarded one.
@@ -73,6 +100,7 @@ func BenchmarkGuardCPU(b *testing.B) {
 	}{
 		{"sha256", func(b *testing.B) string { return guestPath(b, "probe") }, []string{"probe", "sha256", "100"}},
 		{"countdown", func(b *testing.B) string { return writeFile(b, "countdown.wasm", countdownModule(2e7)) }, nil},
+		{"copyloop", func(b *testing.B) string { return writeFile(b, "copyloop.wasm", copyLoopModule(5e6)) }, nil},
 	}
 	for _, gst := range guests {
 		path := gst.path(b)

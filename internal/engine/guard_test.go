@@ -37,14 +37,14 @@ func TestInstrumentGoGuestNeverPanics(t *testing.T) {
 	}
 	step := len(bin)/20 + 1
 	for n := 0; n < len(bin); n += step {
-		if _, err := wasmbin.Instrument(bin[:n], 100, guardModule, guardFunc); err == nil && n < len(bin) {
+		if _, err := wasmbin.Instrument(bin[:n], wasmbin.Options{Interval: 100, Module: guardModule, Func: guardFunc}); err == nil && n < len(bin) {
 			t.Errorf("a module cut at %d of %d bytes was instrumented without error", n, len(bin))
 		}
 	}
 	for i := 8; i < len(bin); i += step {
 		b := append([]byte(nil), bin...)
 		b[i] ^= 0xff
-		_, _ = wasmbin.Instrument(b, 100, guardModule, guardFunc) // must not panic
+		_, _ = wasmbin.Instrument(b, wasmbin.Options{Interval: 100, Module: guardModule, Func: guardFunc}) // must not panic
 	}
 }
 

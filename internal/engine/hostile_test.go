@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,7 @@ type hostileCase struct {
 	args    []string
 	stdin   []byte
 	timeout time.Duration
+	within  time.Duration // when set, the run must end this soon after timeout
 	loadErr string
 	kind    FailureKind
 	want    []string
@@ -136,6 +138,37 @@ func hostileCases(t *testing.T) []hostileCase {
 			loadErr: `is not a WebAssembly binary: the file looks like text (starts with "#!/bin/sh\necho h")`},
 		{name: "two bytes, not UTF-8", path: file("short.wasm", fixed([]byte("\xc70"))), // used to panic Load
 			loadErr: "is not a WebAssembly binary: the file starts with bytes c7 30"},
+		// Tables: 8 bytes of worker memory per entry, outside memoryMB.
+		{name: "table.grow by 2^28", path: file("tablegrow.wasm", fixed(tableGrowModule())),
+			check: func(t *testing.T, out *CommandOutput, err error) {
+				if err != nil { // the guest traps unless table.grow returned -1
+					t.Fatalf("table.grow beyond the limit did not return -1: %v", err)
+				}
+			}},
+		{name: "table above the limit", path: file("bigtable.wasm", fixed(tablesModule(1, 20_000_000))),
+			loadErr: ": table 0 declares 20000000 entries, above the limit of 1000000 entries per table"},
+		{name: "many large tables", path: file("bigtables.wasm", fixed(tablesModule(90, 900_000))),
+			loadErr: ": the module's tables declare 1800000 entries in all, above the limit of 1000000 table entries per module"},
+		{name: "many tables", path: file("tables.wasm", fixed(tablesModule(1000, 0))),
+			loadErr: ": the module declares 101 tables, above the limit of 100 tables per module"},
+		{name: "table the limit cannot read", path: file("exntable.wasm", fixed(commandModule([][]byte{ // an exnref table, which wazero accepts
+			wasmbin.Section(wasmbin.SectionTable, []byte{0x69, 0x00, 1})}))),
+			loadErr: "cannot be run: its tables cannot be checked against the table limit: unsupported wasm construct: reference type 0x69"},
+		// Work that is neither a loop nor a call: unguarded, 2000 fills or
+		// 1000 copies of 64 MiB take seconds.
+		{name: "straight-line memory.fill", path: file("fill.wasm", fixed(bulkModule("memory.fill", 1024, 2000))),
+			lim: Limits{MemoryPages: 1024}, timeout: 300 * time.Millisecond, within: time.Second,
+			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded"}},
+		{name: "straight-line memory.copy", path: file("copy.wasm", fixed(bulkModule("memory.copy", 1024, 1000))),
+			lim: Limits{MemoryPages: 1024}, timeout: 300 * time.Millisecond, within: time.Second,
+			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded"}},
+		// Sleeps end at the deadline; returning after it is no success.
+		{name: "WASI sleep of a minute", path: file("sleep.wasm", fixed(sleepModule(false))),
+			timeout: 300 * time.Millisecond, within: time.Second,
+			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded", "returned only after the invocation had ended"}},
+		{name: "Go sleep of an hour", path: guest("loop"), args: []string{"loop", "sleep"},
+			timeout: 300 * time.Millisecond, within: time.Second,
+			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded"}},
 	}
 }
 
@@ -212,7 +245,14 @@ func (c hostileCase) run(t *testing.T, path string) {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	out, err := m.RunCommand(ctx, CommandInput{Args: c.args, Stdin: c.stdin})
+	if took := time.Since(start); c.within > 0 {
+		if took > c.timeout+c.within {
+			t.Errorf("the run took %v: more than %v after its deadline of %v", took, c.within, c.timeout)
+		}
+		t.Logf("stopped %v after its deadline", (took - c.timeout).Round(time.Millisecond))
+	}
 	if c.check != nil {
 		c.check(t, out, err)
 		return
@@ -220,6 +260,14 @@ func (c hostileCase) run(t *testing.T, path string) {
 	re := runErr(t, err, c.kind)
 	msg := re.Error()
 	for _, s := range append(c.want, path) {
+		if c.timeout > 0 && s == fmt.Sprintf("invocation deadline of %v exceeded", c.timeout) {
+			// The deadline the message names is the time left when the
+			// run started: a little less than c.timeout on a busy machine.
+			if re.Deadline > c.timeout || re.Deadline < c.timeout-100*time.Millisecond {
+				t.Errorf("Deadline = %v, want about %v", re.Deadline, c.timeout)
+			}
+			s = fmt.Sprintf("invocation deadline of %v exceeded", re.Deadline.Round(time.Millisecond))
+		}
 		if !strings.Contains(msg, s) {
 			t.Errorf("message lacks %q: %s", s, msg)
 		}

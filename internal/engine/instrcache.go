@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,16 +12,29 @@ import (
 
 // instrumentVersion names the output of wasmbin.Instrument with the
 // engine's guard (guardInterval, guardModule, guardFunc) in the disk cache;
-// change it whenever that output changes, so that cached code is not reused.
-const instrumentVersion = 1
+// change it whenever that output changes (wasmbin's rewrite, its
+// BulkBytesPerFuel and BulkEntriesPerFuel), so that cached code is not
+// reused. The table limits are part of each file's name.
+//
+//	1: loops and calls
+//	2: bulk memory and table instructions charged by length; tables bounded
+const instrumentVersion = 2
+
+// instrKey names one instrumented module: the SHA-256 of the original and
+// the table limits it was rewritten for.
+type instrKey struct {
+	sum    [32]byte
+	tables wasmbin.TableLimits
+}
 
 // instrumented returns bin instrumented for the deadline guard. Rewriting a
 // large module costs about as much as compiling it from the cache (a 2.7 MB
 // Go module: ~40 ms), so the result is kept in memory for every function that
 // loads the same module and, when the Engine has a disk cache, on disk for
-// the next worker process.
-// key is the SHA-256 of bin.
-func (e *Engine) instrumented(bin []byte, key [32]byte) ([]byte, error) {
+// the next worker process. sum is the SHA-256 of bin; tables bounds its
+// tables (a *wasmbin.TableLimitError when they are above it).
+func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimits) ([]byte, error) {
+	key := instrKey{sum: sum, tables: tables}
 	e.instrMu.Lock()
 	code, ok := e.instr[key]
 	e.instrMu.Unlock()
@@ -29,14 +43,16 @@ func (e *Engine) instrumented(bin []byte, key [32]byte) ([]byte, error) {
 	}
 	var file string
 	if e.cacheDir != "" {
-		file = filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), hex.EncodeToString(key[:])+".wasm")
+		name := fmt.Sprintf("%s-tables-%d-%d.wasm", hex.EncodeToString(sum[:]), tables.MaxEntries, tables.MaxTables)
+		file = filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), name)
 		if b, err := os.ReadFile(file); err == nil {
 			code = b
 		}
 	}
 	if code == nil {
 		var err error
-		if code, err = wasmbin.Instrument(bin, guardInterval, guardModule, guardFunc); err != nil {
+		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables})
+		if err != nil {
 			return nil, err
 		}
 		if file != "" {
@@ -45,7 +61,7 @@ func (e *Engine) instrumented(bin []byte, key [32]byte) ([]byte, error) {
 	}
 	e.instrMu.Lock()
 	if e.instr == nil {
-		e.instr = map[[32]byte][]byte{}
+		e.instr = map[instrKey][]byte{}
 	}
 	e.instr[key] = code
 	e.instrMu.Unlock()

@@ -11,7 +11,7 @@ import (
 func TestLimitDefaultsAndValidation(t *testing.T) {
 	m := loadGuest(t, "exit", Limits{})
 	want := Limits{MemoryPages: DefaultMemoryPages, MaxStdoutBytes: DefaultMaxStdoutBytes, MaxStderrLine: DefaultMaxStderrLine,
-		MaxStderrBytes: DefaultMaxStderrBytes, MaxInstances: DefaultMaxInstances}
+		MaxStderrBytes: DefaultMaxStderrBytes, MaxInstances: DefaultMaxInstances, MaxTableEntries: DefaultMaxTableEntries}
 	if got := m.Limits(); got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -22,6 +22,8 @@ func TestLimitDefaultsAndValidation(t *testing.T) {
 		{Limits{MaxInstances: -1}, "limit MaxInstances is negative"},
 		{Limits{Timeout: -time.Second}, "limit Timeout is negative"},
 		{Limits{MaxStdoutBytes: -1}, "limit MaxStdoutBytes is negative"},
+		{Limits{MaxTableEntries: -1}, "limit MaxTableEntries is negative"},
+		{Limits{MaxTableEntries: MaxTableEntries + 1}, "limit MaxTableEntries of 134217729 is above the maximum of 134217728 table entries"},
 		{Limits{MemoryPages: MaxMemoryPages + 1}, "above the wasm32 maximum"},
 		{Limits{MemoryPages: 16}, "above the function's limit of 16 pages (1 MiB)"},
 	} {

@@ -28,6 +28,17 @@ const (
 	DefaultMaxStderrLine  = 8 << 10  // 8 KiB
 	DefaultMaxStderrBytes = 1 << 20  // 1 MiB
 	DefaultMaxInstances   = 16
+	// DefaultMaxTableEntries bounds the table entries of a module (8 bytes
+	// of host memory each: 8 MB per instance). Real toolchains need far
+	// fewer: Go's runtime table has some thousands of entries, C, Rust and
+	// AssemblyScript guests some tens to hundreds.
+	DefaultMaxTableEntries = 1_000_000
+	// MaxTableEntries is the largest Limits.MaxTableEntries: wazero's own
+	// limit on a table's size.
+	MaxTableEntries = 1 << 27
+	// maxTables bounds the number of tables of a module (each costs host
+	// memory per instance even when empty); real modules have one or two.
+	maxTables = 100
 
 	// MaxMemoryPages is the largest memory a wasm32 module can address (4 GiB).
 	MaxMemoryPages = 65536
@@ -62,6 +73,12 @@ type Limits struct {
 	// instance's time included). RunCommand applies it on top of its
 	// context's own deadline; 0 leaves only the context's.
 	Timeout time.Duration
+	// MaxTableEntries bounds the entries of the module's tables, each
+	// table's and all together, as declared and as grown (default
+	// DefaultMaxTableEntries, at most MaxTableEntries). A module declaring
+	// more fails to load; a table.grow beyond it returns -1. Each entry
+	// costs 8 bytes of host memory, outside MemoryPages.
+	MaxTableEntries int
 }
 
 func (l Limits) withDefaults() (Limits, error) {
@@ -80,6 +97,7 @@ func (l Limits) withDefaults() (Limits, error) {
 		{"MaxStderrLine", &l.MaxStderrLine, DefaultMaxStderrLine},
 		{"MaxStderrBytes", &l.MaxStderrBytes, DefaultMaxStderrBytes},
 		{"MaxInstances", &l.MaxInstances, DefaultMaxInstances},
+		{"MaxTableEntries", &l.MaxTableEntries, DefaultMaxTableEntries},
 	} {
 		switch {
 		case *f.v < 0:
@@ -91,7 +109,15 @@ func (l Limits) withDefaults() (Limits, error) {
 	if l.Timeout < 0 {
 		return l, fmt.Errorf("limit Timeout is negative (%v)", l.Timeout)
 	}
+	if l.MaxTableEntries > MaxTableEntries {
+		return l, fmt.Errorf("limit MaxTableEntries of %d is above the maximum of %d table entries", l.MaxTableEntries, MaxTableEntries)
+	}
 	return l, nil
+}
+
+// tableLimits returns the bounds of the module's tables (wasmbin.LimitTables).
+func (l Limits) tableLimits() wasmbin.TableLimits {
+	return wasmbin.TableLimits{MaxEntries: uint32(l.MaxTableEntries), MaxTables: maxTables}
 }
 
 // Module is a compiled WASI command with its limits. It is safe for
@@ -184,9 +210,18 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if e.closed {
 		return nil, fmt.Errorf("load wasm module %s: engine is closed", path)
 	}
+	// Every module runs with its tables bounded: instrumented (which bounds
+	// them too), or else rewritten by wasmbin.LimitTables alone. A module
+	// whose tables cannot be read is refused (compile says why if it can).
 	code := bin
+	var tableErr error
+	tabLim := lim.tableLimits()
+	var tle *wasmbin.TableLimitError
 	if guard == guardFuel {
-		if code, err = e.instrumented(bin, hash); err != nil {
+		if code, err = e.instrumented(bin, hash, tabLim); err != nil {
+			if errors.As(err, &tle) {
+				return nil, fmt.Errorf("wasm module %s: %w", path, err)
+			}
 			if scanErr == nil {
 				e.log.Warn("wasm module cannot be instrumented for the deadline guard; it runs with wazero's slower WithCloseOnContextDone",
 					"module", path, "error", err)
@@ -194,7 +229,15 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 			code, guard = bin, guardCloseOnDone
 		}
 	}
-	key := shareKey{sum: hash, pages: lim.MemoryPages, guard: guard}
+	if guard != guardFuel {
+		if code, err = wasmbin.LimitTables(bin, tabLim); err != nil {
+			if errors.As(err, &tle) {
+				return nil, fmt.Errorf("wasm module %s: %w", path, err)
+			}
+			code, tableErr = bin, err
+		}
+	}
+	key := shareKey{sum: hash, pages: lim.MemoryPages, guard: guard, tables: tabLim}
 	unlock := e.lockKey(key) // loads of the same module wait for the first compile and share it
 	sh := e.takeShared(key)
 	if sh != nil {
@@ -202,7 +245,7 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	} else {
 		defer unlock()
 		var err error
-		if sh, err = e.compile(ctx, path, code, bin, sum, scanErr, lim, g, guard, key); err != nil || sh == nil {
+		if sh, err = e.compile(ctx, path, code, sum, scanErr, tableErr, lim, g, guard, key); err != nil || sh == nil {
 			return nil, err
 		}
 		if sh.fallback != nil { // compiled with the slower guard instead
@@ -348,7 +391,9 @@ func pagesString(pages uint64) string {
 // compile makes the wazero runtime for one module and compiles it: the WASI
 // and guard host modules, the compiled code, and the checks of its kind. The
 // result is shared by every later Load of the same bytes and limits.
-func (e *Engine) compile(ctx context.Context, path string, code, bin []byte, sum *wasmbin.Summary, scanErr error, lim Limits, g Grants, guard guardMode, key shareKey) (*sharedRT, error) {
+// tableErr, when set, says why code's tables could not be bounded: code is
+// then compiled only to report why it is invalid, and refused if it is not.
+func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *wasmbin.Summary, scanErr, tableErr error, lim Limits, g Grants, guard guardMode, key shareKey) (*sharedRT, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
 	ok := false
 	defer func() {
@@ -390,6 +435,9 @@ func (e *Engine) compile(ctx context.Context, path string, code, bin []byte, sum
 			return nil, fail("is not a valid WebAssembly binary (truncated or corrupt?): %w", err)
 		}
 		return nil, fail("does not compile: %w", err)
+	}
+	if tableErr != nil {
+		return nil, fail("cannot be run: its tables cannot be checked against the table limit: %v", tableErr)
 	}
 	info, abiErr := abi.Check(cm, guardModule)
 	isABI := abiErr == nil

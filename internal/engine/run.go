@@ -174,8 +174,10 @@ func oneLine(s string) string {
 // instance with in, calls _start and closes the instance. Exit code 0 is
 // success; every failure is a *RunError. When ctx is canceled or its
 // deadline (or Limits.Timeout) passes, the guest is stopped, even in an
-// endless loop or its start function. When Limits.MaxInstances runs are
-// already going, RunCommand waits for one to end, until ctx ends.
+// endless loop, a sleep or its start function; one that returns normally
+// after that still fails (DeadlineExceeded or Canceled). When
+// Limits.MaxInstances runs are already going, RunCommand waits for one to
+// end, until ctx ends.
 func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandOutput, err error) {
 	if m.abi != nil {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module speaks the wasmworker ABI; run it with Invoke"}
@@ -186,6 +188,12 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 	}
 	defer release()
 	out, err = m.runCommand(ctx, in)
+	if err == nil {
+		if re := m.overdue(ctx, budget); re != nil {
+			re.Stdout, re.StderrTail = out.Stdout, out.StderrTail
+			return nil, re
+		}
+	}
 	if re, ok := err.(*RunError); ok && re.Kind == DeadlineExceeded {
 		re.Deadline = budget
 	}

@@ -7,15 +7,17 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wasmworker/wasmworker/internal/abi"
+	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
 // shareKey identifies what a compiled module's runtime depends on: the
-// module's bytes, the memory limit (a runtime setting in wazero) and the
-// deadline guard.
+// module's bytes, the memory limit (a runtime setting in wazero), the
+// deadline guard and the table limits (which rewrite the module).
 type shareKey struct {
-	sum   [32]byte
-	pages uint32
-	guard guardMode
+	sum    [32]byte
+	pages  uint32
+	guard  guardMode
+	tables wasmbin.TableLimits
 }
 
 // sharedRT is one wazero runtime with one compiled module in it, used by

@@ -11,12 +11,45 @@ import (
 // module that already imports from the guard's module.
 var ErrUnsupported = errors.New("unsupported wasm construct")
 
+// Options configures Instrument.
+type Options struct {
+	// Interval is how many loop iterations and calls run between two calls
+	// of the guard function; bulk memory and table instructions count by
+	// their length (see Instrument).
+	Interval uint32
+	// Module and Func name the guard function the instrumented code
+	// imports, of type () -> ().
+	Module, Func string
+	// Tables bounds the module's tables, as LimitTables does.
+	Tables TableLimits
+}
+
+// Bulk instructions are charged by the length they are given: one unit of
+// fuel per BulkBytesPerFuel bytes (memory.fill, memory.copy, memory.init)
+// or BulkEntriesPerFuel entries (table.fill, table.copy, table.init). A
+// caller that caches Instrument's output must change its cache's key when
+// these change.
+const (
+	BulkBytesPerFuel   = 1 << bulkByteShift
+	BulkEntriesPerFuel = 1 << bulkEntryShift
+
+	bulkByteShift  = 6 // 64 bytes
+	bulkEntryShift = 3 // 8 entries of 8 bytes each
+
+	// bulkFreeFuel is the charge below which an instruction whose length
+	// is a constant is not charged at all: 1 KiB or 128 entries, which cost
+	// about as much as the tens of plain instructions that are not charged
+	// either (straight-line code is bounded by the module's size).
+	bulkFreeFuel = 16
+)
+
 // Instrument returns bin with a deadline guard added: code that makes the
-// guest call the host every interval loop iterations or function calls,
-// so that the host can stop it.
+// guest call the host every opt.Interval loop iterations or function calls,
+// or about as often when it runs bulk memory instructions, so that the host
+// can stop it. Its tables are bounded as LimitTables(bin, opt.Tables) does.
 //
-// It adds a mutable i32 global, the fuel, set to interval, and an imported
-// function of type () -> (), importModule.importName. At every function
+// It adds a mutable i32 global, the fuel, set to the interval, and an
+// imported function of type () -> (), opt.Module.opt.Func. At every function
 // entry and loop header it inserts
 //
 //	global.get $fuel
@@ -24,12 +57,39 @@ var ErrUnsupported = errors.New("unsupported wasm construct")
 //	if
 //	  i32.const interval
 //	  global.set $fuel
-//	  call $importName
+//	  call $guard
 //	end
 //	global.get $fuel
 //	i32.const 1
 //	i32.sub
 //	global.set $fuel
+//
+// Before every memory.fill, memory.copy, memory.init, table.fill,
+// table.copy and table.init, whose last operand is a length, it inserts a
+// charge of that length, so that straight-line code made of large bulk
+// instructions is stopped as promptly as a loop:
+//
+//	local.tee $len          ;; an i32 local added to the function
+//	global.get $fuel
+//	local.get $len
+//	i32.const shift         ;; 6: per 64 bytes; 3: per 8 table entries
+//	i32.shr_u
+//	i32.sub
+//	global.set $fuel
+//	global.get $fuel
+//	i32.const 0
+//	i32.lt_s
+//	if
+//	  i32.const interval
+//	  global.set $fuel
+//	  call $guard
+//	end
+//
+// When the length is a constant (the instruction before is i32.const),
+// the charge is that constant's, computed at instrumentation, and no local
+// is added; a constant below 1 KiB (128 table entries) is not charged. The
+// charge is made before the instruction runs: one instruction of any length
+// runs to its end, but the guard is called before every large one.
 //
 // The added import shifts the index of every function defined by the
 // module by one; calls, exports, the start function, element segments,
@@ -38,20 +98,27 @@ var ErrUnsupported = errors.New("unsupported wasm construct")
 //
 // The caller names the import (the engine's guard.go defines the names and
 // provides the function): this package only rewrites binaries. A module
-// that itself imports anything from importModule is refused, so that the
+// that itself imports anything from opt.Module is refused, so that the
 // guest cannot call or shadow the host's function, and so that a module
 // cannot be instrumented twice.
 //
 // Instrument fails, without panicking, with an error wrapping ErrMalformed
-// on a binary it cannot read and one wrapping ErrUnsupported on constructs
-// it does not know. Its output depends only on its arguments: a caller that
-// caches it must change its cache's key when this function's output
-// changes.
-func Instrument(bin []byte, interval uint32, importModule, importName string) ([]byte, error) {
+// on a binary it cannot read, one wrapping ErrUnsupported on constructs
+// it does not know, and a *TableLimitError when the module's tables are
+// above opt.Tables. Its output depends only on its arguments (and the
+// constants above): a caller that caches it must change its cache's key
+// when this function's output changes.
+func Instrument(bin []byte, opt Options) ([]byte, error) {
+	in := &instrumenter{guard: true, added: 1, interval: opt.Interval, module: opt.Module, name: opt.Func}
+	in.tables.lim = opt.Tables
+	return in.run(bin)
+}
+
+// run rewrites bin section by section.
+func (in *instrumenter) run(bin []byte) ([]byte, error) {
 	if len(bin) < 8 || string(bin[:4]) != Magic || string(bin[4:8]) != Version {
 		return nil, ErrMalformed
 	}
-	in := &instrumenter{interval: interval, module: importModule, name: importName}
 	out := make([]byte, 0, len(bin)+len(bin)/8+64)
 	out = append(out, bin[:8]...)
 	r := &reader{b: bin, off: 8}
@@ -97,8 +164,12 @@ var sectionRank = map[byte]int{
 	SectionCode: 12, SectionData: 13,
 }
 
-// instrumenter is the state of one Instrument call.
+// instrumenter is the state of one Instrument (or LimitTables) call.
 type instrumenter struct {
+	// guard is set by Instrument; LimitTables only rewrites the tables and
+	// copies every other section as it is.
+	guard           bool
+	added           uint64 // functions imported by the rewrite: 1, or 0 for LimitTables
 	interval        uint32
 	module, name    string // of the added import
 	importedFuncs   uint32
@@ -109,11 +180,20 @@ type instrumenter struct {
 	fuel            uint32               // global index of the fuel
 	check           []byte               // the code inserted at each check point
 	seen            [SectionTag + 1]bool // the type, import and global sections, once read
+	tables          tableLimiter
+
+	params    []uint32 // the number of parameters of each type
+	funcTypes []uint32 // the type of each defined function
+	lenLocal  uint64   // in a function body: the i32 local that holds a bulk length
+	usedLen   bool     // whether the body being rewritten charges a bulk length
 }
 
 // addMissing adds the type, import and global sections, if not seen yet,
 // before a section of the given rank.
 func (in *instrumenter) addMissing(out []byte, rank int) ([]byte, error) {
+	if !in.guard {
+		return out, nil
+	}
 	for _, id := range []byte{SectionType, SectionImport, SectionGlobal} {
 		if in.seen[id] || rank <= sectionRank[id] {
 			continue
@@ -132,6 +212,9 @@ func (in *instrumenter) addMissing(out []byte, rank int) ([]byte, error) {
 func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 	r := &reader{b: p}
 	var out []byte
+	if !in.guard && id != SectionImport && id != SectionTable {
+		return p, true, nil
+	}
 	switch id {
 	case SectionCustom:
 		name := r.name()
@@ -160,6 +243,12 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 			}
 			for k := 0; k < 2; k++ { // params, results
 				m := r.uleb()
+				if k == 0 && r.err == nil {
+					if m > uint64(len(r.b)) { // each takes a byte
+						return nil, false, ErrMalformed
+					}
+					in.params = append(in.params, uint32(m))
+				}
 				for j := uint64(0); j < m && r.err == nil; j++ {
 					if err := r.valType(); err != nil {
 						return nil, false, err
@@ -181,7 +270,7 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		n := r.uleb()
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			mod, _ := r.name(), r.name()
-			if mod == in.module {
+			if in.guard && mod == in.module {
 				return nil, false, fmt.Errorf("%w: the module imports from %s, a name reserved by the worker", ErrUnsupported, in.module)
 			}
 			switch ExternKind(r.byte()) {
@@ -189,10 +278,9 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 				r.uleb()
 				in.importedFuncs++
 			case KindTable:
-				if err := r.refType(); err != nil {
+				if err := in.tables.imported(r); err != nil {
 					return nil, false, err
 				}
-				r.limits()
 			case KindMemory:
 				r.limits()
 			case KindGlobal:
@@ -211,19 +299,30 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		if r.err != nil || r.off != len(r.b) {
 			return nil, false, ErrMalformed
 		}
+		if !in.guard {
+			return p, true, nil
+		}
 		out = AppendULEB(out, n+1)
 		out = append(out, r.b[countLen(p):]...)
 		out = append(out, FuncImport(in.module, in.name, in.yieldType)...)
 		return out, true, nil
 	case SectionTable:
+		out, err := in.tableSection(r)
+		return out, err == nil, err
+	case SectionFunction:
 		n := r.uleb()
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			if err := r.refType(); err != nil {
-				return nil, false, err // also a table with an initializer (0x40)
-			}
-			r.limits()
+		if r.err != nil || n > uint64(len(r.b)) { // each takes a byte
+			return nil, false, ErrMalformed
 		}
-		if r.err != nil {
+		in.funcTypes = make([]uint32, 0, n)
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			t := r.uleb()
+			if t >= uint64(len(in.params)) {
+				return nil, false, ErrMalformed
+			}
+			in.funcTypes = append(in.funcTypes, uint32(t))
+		}
+		if r.err != nil || r.off != len(r.b) {
 			return nil, false, ErrMalformed
 		}
 		return p, true, nil
@@ -281,7 +380,7 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		return in.elements(r)
 	case SectionCode:
 		return in.codeSection(r)
-	case SectionFunction, SectionMemory, SectionData, SectionDataCount, SectionTag:
+	case SectionMemory, SectionData, SectionDataCount, SectionTag:
 		return p, true, nil
 	}
 	return nil, false, fmt.Errorf("%w: section %d", ErrUnsupported, id)
@@ -290,7 +389,7 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 // fn maps a function index of the original module to the rewritten one.
 func (in *instrumenter) fn(idx uint64) uint64 {
 	if idx >= uint64(in.importedFuncs) {
-		return idx + 1
+		return idx + in.added
 	}
 	return idx
 }
@@ -364,18 +463,23 @@ func (in *instrumenter) codeSection(r *reader) ([]byte, bool, error) {
 		return nil, false, errors.New("BUG: code before the fuel global was added")
 	}
 	n := r.uleb()
+	if r.err != nil || n != uint64(len(in.funcTypes)) {
+		return nil, false, ErrMalformed
+	}
 	out := AppendULEB(nil, n)
-	var body []byte
+	var body, code []byte
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		fr := r.sized()
 		if r.err != nil {
 			return nil, false, ErrMalformed
 		}
 		bodyStart := fr.off
-		body = body[:0]
 		groups := fr.uleb()
+		locals := uint64(in.params[in.funcTypes[i]])
 		for j := uint64(0); j < groups && fr.err == nil; j++ {
-			fr.uleb()
+			if locals += fr.uleb(); locals >= 1<<32-1 { // no room for one more
+				return nil, false, fmt.Errorf("%w: a function with %d locals or more", ErrUnsupported, locals)
+			}
 			if err := fr.valType(); err != nil {
 				return nil, false, err
 			}
@@ -383,12 +487,22 @@ func (in *instrumenter) codeSection(r *reader) ([]byte, bool, error) {
 		if fr.err != nil {
 			return nil, false, ErrMalformed
 		}
-		body = append(body, fr.b[bodyStart:fr.off]...) // the locals
-		body = append(body, in.check...)
+		localsEnd := fr.off
+		in.lenLocal, in.usedLen = locals, false // the local a bulk charge adds, if any
+		code = append(code[:0], in.check...)
 		var err error
-		if body, err = in.code(body, fr, false); err != nil {
+		if code, err = in.code(code, fr, false); err != nil {
 			return nil, false, err
 		}
+		body = body[:0]
+		if in.usedLen { // one more group of locals: (1 i32)
+			body = AppendULEB(body, groups+1)
+			body = append(body, fr.b[bodyStart+countLen(fr.b[bodyStart:]):localsEnd]...)
+			body = append(body, 0x01, I32)
+		} else {
+			body = append(body, fr.b[bodyStart:localsEnd]...)
+		}
+		body = append(body, code...)
 		out = AppendULEB(out, uint64(len(body)))
 		out = append(out, body...)
 	}
@@ -404,9 +518,13 @@ func (in *instrumenter) codeSection(r *reader) ([]byte, bool, error) {
 // r (a function body).
 func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 	depth := 0
+	var konst int64  // the value of the last instruction, when it is i32.const
+	isConst := false // whether it is
 	for r.off < len(r.b) {
 		start := r.off
 		op := r.byte()
+		prevConst, prevIsConst := konst, isConst
+		isConst = false
 		switch {
 		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
 			r.blockType()
@@ -467,7 +585,9 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 			r.memArg()
 		case op == 0x3f || op == 0x40:
 			r.uleb()
-		case op == 0x41 || op == 0x42:
+		case op == 0x41:
+			konst, isConst = r.sleb(), true
+		case op == 0x42:
 			r.sleb()
 		case op == 0x43:
 			r.skip(4)
@@ -476,7 +596,11 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 		case op == 0xd0:
 			r.sleb() // heap type
 		case op == 0xfc:
-			misc(r)
+			if sub := misc(r); !expr && r.err == nil {
+				if shift, ok := bulkShift(sub); ok {
+					out = in.charge(out, shift, prevConst, prevIsConst)
+				}
+			}
 		case op == 0xfd:
 			simd(r)
 		case op == 0xfe:
@@ -499,10 +623,63 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 	return out, nil
 }
 
+// bulkShift returns, for the 0xfc instruction sub, whether it is a bulk
+// instruction whose last operand is a length, and the shift that turns the
+// length into fuel.
+func bulkShift(sub uint64) (byte, bool) {
+	switch sub {
+	case 8, 10, 11: // memory.init, memory.copy, memory.fill
+		return bulkByteShift, true
+	case 12, 14, 17: // table.init, table.copy, table.fill
+		return bulkEntryShift, true
+	}
+	return 0, false
+}
+
+// charge appends the code that charges the length on top of the stack (an
+// i32, kept there) to the fuel, calling the guard when the fuel runs out
+// (see Instrument). When the length is the constant konst (the instruction
+// before was i32.const), the charge is computed here: none at all below
+// bulkFreeFuel.
+func (in *instrumenter) charge(out []byte, shift byte, konst int64, isConst bool) []byte {
+	fuel := uint64(in.fuel)
+	if isConst {
+		cost := int64(uint32(konst) >> shift)
+		if cost < bulkFreeFuel {
+			return out
+		}
+		out = append(out, 0x23) // global.get $fuel
+		out = AppendULEB(out, fuel)
+		out = append(out, 0x41) // i32.const cost
+		out = AppendSLEB(out, cost)
+	} else {
+		in.usedLen = true
+		out = append(out, 0x22) // local.tee $len
+		out = AppendULEB(out, in.lenLocal)
+		out = append(out, 0x23) // global.get $fuel
+		out = AppendULEB(out, fuel)
+		out = append(out, 0x20) // local.get $len
+		out = AppendULEB(out, in.lenLocal)
+		out = append(out, 0x41, shift, 0x76) // i32.const shift; i32.shr_u
+	}
+	out = append(out, 0x6b, 0x24) // i32.sub; global.set $fuel
+	out = AppendULEB(out, fuel)
+	out = append(out, 0x23) // global.get $fuel
+	out = AppendULEB(out, fuel)
+	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41) // i32.const 0; i32.lt_s; if; i32.const interval
+	out = AppendSLEB(out, int64(in.interval))
+	out = append(out, 0x24) // global.set $fuel
+	out = AppendULEB(out, fuel)
+	out = append(out, 0x10) // call $guard
+	out = AppendULEB(out, uint64(in.importedFuncs))
+	return append(out, 0x0b) // end
+}
+
 // misc skips the immediates of a 0xfc instruction (saturating truncation,
-// bulk memory and table instructions).
-func misc(r *reader) {
-	switch sub := r.uleb(); {
+// bulk memory and table instructions) and returns its number.
+func misc(r *reader) uint64 {
+	sub := r.uleb()
+	switch {
 	case sub <= 7:
 	case sub == 8, sub == 10, sub == 12, sub == 14: // two indices
 		r.uleb()
@@ -512,6 +689,7 @@ func misc(r *reader) {
 	default:
 		r.err = fmt.Errorf("%w: 0xfc %d", ErrUnsupported, sub)
 	}
+	return sub
 }
 
 // simd skips the immediates of a 0xfd (SIMD) instruction.

@@ -53,6 +53,13 @@ func richModule() []byte {
 func seedModules() [][]byte {
 	return [][]byte{
 		richModule(),
+		Module( // bulk instructions, tables with and without an initializer
+			Section(SectionType, FuncType([]byte{I32}, nil)),
+			FuncSection(0),
+			Section(SectionTable, []byte{FuncRef, 0x00, 1}, []byte{0x40, 0x00, FuncRef, 0x01, 1, 5, 0xd2, 0x00, 0x0b}),
+			Section(SectionMemory, []byte{0x00, 1}),
+			Section(SectionCode, Body(0x41, 0x00, 0x41, 0x00, 0x20, 0x00, 0xfc, 11, 0x00, 0x41, 0x00, 0x41, 0x00, 0x41, 0x80, 0x10, 0xfc, 10, 0x00, 0x00)),
+		),
 		Module(),
 		Module(
 			Section(SectionType, FuncType([]byte{I32}, []byte{I64})),
@@ -65,7 +72,7 @@ func seedModules() [][]byte {
 // TestInstrument compares the instrumentation of richModule with the
 // module written out by hand.
 func TestInstrument(t *testing.T) {
-	got, err := Instrument(richModule(), 100, testModule, testFunc)
+	got, err := Instrument(richModule(), Options{Interval: 100, Module: testModule, Func: testFunc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +132,7 @@ func TestInstrumentAddsMissingSections(t *testing.T) {
 		{"memory only", Module(memory), Module(types, imports, memory, globals)},
 		{"custom first", Module(custom("c", nil), memory), Module(custom("c", nil), types, imports, memory, globals)},
 	} {
-		got, err := Instrument(c.in, 128, testModule, testFunc)
+		got, err := Instrument(c.in, Options{Interval: 128, Module: testModule, Func: testFunc})
 		if err != nil || !bytes.Equal(got, c.out) {
 			t.Errorf("%s: Instrument =\n% x, %v; want\n% x", c.name, got, err, c.out)
 		}
@@ -134,7 +141,7 @@ func TestInstrumentAddsMissingSections(t *testing.T) {
 
 func TestInstrumentErrors(t *testing.T) {
 	spin := Body(0x03, 0x40, 0x0c, 0x00, 0x0b)
-	twice, err := Instrument(richModule(), 100, testModule, testFunc)
+	twice, err := Instrument(richModule(), Options{Interval: 100, Module: testModule, Func: testFunc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +183,7 @@ func TestInstrumentErrors(t *testing.T) {
 			Section(SectionCode, spin[:len(spin)-1]),
 		), ErrMalformed, ""},
 	} {
-		out, err := Instrument(c.bin, 100, testModule, testFunc)
+		out, err := Instrument(c.bin, Options{Interval: 100, Module: testModule, Func: testFunc})
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: Instrument = % x, %v; want %v containing %q", c.name, out, err, c.want, c.msg)
 		}
@@ -213,14 +220,15 @@ func FuzzInstrument(f *testing.F) {
 // output scans like the input with the guard import added, and that it
 // cannot be instrumented again.
 func checkInstrument(t *testing.T, bin []byte) {
-	out, err := Instrument(bin, 100, testModule, testFunc)
+	checkLimitTables(t, bin)
+	out, err := Instrument(bin, Options{Interval: 100, Module: testModule, Func: testFunc})
 	if err != nil {
 		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
 			t.Fatalf("Instrument(% x) = %v, neither malformed nor unsupported", bin, err)
 		}
 		return
 	}
-	if _, err := Instrument(out, 100, testModule, testFunc); !errors.Is(err, ErrUnsupported) {
+	if _, err := Instrument(out, Options{Interval: 100, Module: testModule, Func: testFunc}); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("instrumenting % x twice: err = %v, want ErrUnsupported", bin, err)
 	}
 	in, err := Scan(bin)
@@ -237,5 +245,67 @@ func checkInstrument(t *testing.T, bin []byte) {
 	}
 	if len(sum.Exports) != len(in.Exports) || sum.HasMemory != in.HasMemory || sum.MemoryMinPages != in.MemoryMinPages {
 		t.Fatalf("summary of % x: %+v, then %+v", bin, in, sum)
+	}
+}
+
+// TestInstrumentBulk checks the charges added before bulk instructions: of
+// a length computed at run time, with the i32 local it adds after the
+// parameters and the locals; of a constant length, computed at
+// instrumentation; and none for a small constant length.
+func TestInstrumentBulk(t *testing.T) {
+	bin := Module(
+		Section(SectionType, FuncType([]byte{I32}, nil)),
+		FuncSection(0, 0, 0, 0),
+		Section(SectionTable, []byte{FuncRef, 0x01, 2, 2}),
+		Section(SectionMemory, []byte{0x00, 1}),
+		Section(SectionCode,
+			// (local i64) local.get 0; i32.const 7; local.get 0; memory.fill 0
+			append([]byte{13, 0x01, 0x01, I64, 0x20, 0x00, 0x41, 0x07, 0x20, 0x00, 0xfc, 11, 0x00}, 0x0b),
+			Body(0x41, 0x00, 0x41, 0x01, 0x41, 0xf0, 0xa2, 0x04, 0xfc, 10, 0x00, 0x00), // memory.copy of 70000 bytes
+			Body(0x41, 0x00, 0x41, 0x01, 0x41, 0xff, 0x00, 0xfc, 14, 0x00, 0x00),       // table.copy of 127 entries
+			Body(0x41, 0x00, 0x41, 0x01, 0x41, 0x80, 0x01, 0xfc, 14, 0x00, 0x00),       // table.copy of 128 entries
+		),
+	)
+	got, err := Instrument(bin, Options{Interval: 100, Module: testModule, Func: testFunc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fuel is global 0; the guard function is function 0.
+	check := []byte{0x23, 0, 0x45, 0x04, 0x40, 0x41, 0xe4, 0x00, 0x24, 0, 0x10, 0, 0x0b, 0x23, 0, 0x41, 1, 0x6b, 0x24, 0}
+	refuel := []byte{
+		0x6b, 0x24, 0, // i32.sub; global.set $fuel
+		0x23, 0, 0x41, 0, 0x48, 0x04, 0x40, // if fuel < 0
+		0x41, 0xe4, 0x00, 0x24, 0, 0x10, 0, 0x0b, // fuel = 100; call $guard; end
+	}
+	dynamic := func(local, shift byte) []byte {
+		b := []byte{0x22, local, 0x23, 0, 0x20, local, 0x41, shift, 0x76} // local.tee $len; fuel; len >> shift
+		return append(b, refuel...)
+	}
+	static := func(cost int64) []byte {
+		return append(AppendSLEB([]byte{0x23, 0, 0x41}, cost), refuel...)
+	}
+	code := func(c ...[]byte) []byte {
+		b := bytes.Join(c, nil)
+		return append(AppendULEB(nil, uint64(len(b))), b...)
+	}
+	want := Module(
+		Section(SectionType, FuncType([]byte{I32}, nil), FuncType(nil, nil)),
+		Section(SectionImport, FuncImport(testModule, testFunc, 1)),
+		FuncSection(0, 0, 0, 0),
+		Section(SectionTable, []byte{FuncRef, 0x01, 2, 2}),
+		Section(SectionMemory, []byte{0x00, 1}),
+		Section(SectionGlobal, []byte{I32, 0x01, 0x41, 0xe4, 0x00, 0x0b}),
+		Section(SectionCode,
+			code([]byte{0x02, 0x01, I64, 0x01, I32}, check, []byte{0x20, 0x00, 0x41, 0x07, 0x20, 0x00},
+				dynamic(2, 6), []byte{0xfc, 11, 0x00, 0x0b}),
+			code([]byte{0x00}, check, []byte{0x41, 0x00, 0x41, 0x01, 0x41, 0xf0, 0xa2, 0x04},
+				static(70000>>6), []byte{0xfc, 10, 0x00, 0x00, 0x0b}),
+			code([]byte{0x00}, check, []byte{0x41, 0x00, 0x41, 0x01, 0x41, 0xff, 0x00, 0xfc, 14, 0x00, 0x00, 0x0b}),
+			code([]byte{0x00}, check, []byte{0x41, 0x00, 0x41, 0x01, 0x41, 0x80, 0x01},
+				static(16), []byte{0xfc, 14, 0x00, 0x00, 0x0b}),
+		),
+	)
+	if !bytes.Equal(got, want) {
+		t.Errorf("instrumented =\n% x\nwant\n% x", got, want)
 	}
 }

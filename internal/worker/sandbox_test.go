@@ -43,6 +43,7 @@ func TestSandboxSettings(t *testing.T) {
 	variant("ShortSpin", "Spin", `{"timeout": "00:00:00.200"}`)
 	variant("BadDir", "Echo", `{"dirs": [{"path": "no-such-dir", "mount": "/data"}]}`)
 	variant("Quiet", "Chatty", `{"maxLogKB": 2}`)
+	variant("QuietArray", "LogsArray", `{"maxLogKB": 64}`)
 
 	h := startWorker(t, app)
 	h.initWorker()
@@ -58,16 +59,24 @@ func TestSandboxSettings(t *testing.T) {
 		}
 	}
 
-	ids := h.mustLoad("Env", "ShortSpin", "Quiet", "Chatty")
+	ids := h.mustLoad("Env", "ShortSpin", "Quiet", "Chatty", "QuietArray")
 	resp, _ := h.invoke(queueRequest(ids["Env"], "msg", "x", 1), 30*time.Second)
 	if got := resp.GetReturnValue().GetString_(); got != "GREETING=hello" {
 		t.Errorf("Env sees %q, want only GREETING=hello (listed and set; secrets never): %v", got, resp)
 	}
 	resp, _ = h.invoke(queueRequest(ids["ShortSpin"], "msg", "x", 1), 30*time.Second)
-	if msg := resp.GetResult().GetException().GetMessage(); resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "200ms") {
-		t.Errorf("ShortSpin: %v, want a failure naming its 200ms timeout", resp.GetResult())
+	// A function.json timeout is a deadline like functionTimeout's, stated once.
+	if ex := resp.GetResult().GetException(); resp.GetResult().GetStatus() != rpc.StatusResult_Failure || ex.GetType() != "Wasm:DeadlineExceeded" ||
+		!strings.Contains(ex.GetMessage(), "200ms") || strings.Count(ex.GetMessage(), "Timeout limit of 200ms") > 1 {
+		t.Errorf("ShortSpin: %v, want a DeadlineExceeded failure naming its 200ms timeout once", resp.GetResult())
 	}
-	resp, logs := h.invoke(queueRequest(ids["Quiet"], "msg", "x", 1), 30*time.Second)
+	// A "Logs" array shares the log budget with stderr, entries charged by
+	// what they cost: 200,000 tiny entries do not pass 64 KiB.
+	resp, logs := h.invoke(queueRequest(ids["QuietArray"], "msg", "x", 1), 30*time.Second)
+	if ex := resp.GetResult().GetException(); ex.GetType() != "Wasm:LogLimit" || !strings.Contains(ex.GetMessage(), "log limit of 64 KiB") || len(logs) > 64<<10/65 {
+		t.Errorf("QuietArray: %v with %d logs, want a LogLimit failure naming 64 KiB after at most %d logs", resp.GetResult(), len(logs), 64<<10/65)
+	}
+	resp, logs = h.invoke(queueRequest(ids["Quiet"], "msg", "x", 1), 30*time.Second)
 	if msg := resp.GetResult().GetException().GetMessage(); resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "log limit of 2 KiB (2048 bytes of stderr)") {
 		t.Errorf("Quiet: %v, want a failure naming its 2 KiB log limit", resp.GetResult())
 	}

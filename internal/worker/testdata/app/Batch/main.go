@@ -14,7 +14,9 @@ import (
 
 func main() {
 	var in struct {
-		Data     struct{ Events string `json:"events"` }
+		Data struct {
+			Events string `json:"events"`
+		}
 		Metadata struct {
 			SequenceNumberArray string
 		}
