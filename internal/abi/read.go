@@ -227,25 +227,9 @@ func (inv *Invocation) getItem(src Source, name []byte, index int) (value, int32
 	return value{}, ErrBadSource
 }
 
-// getKey returns the index-th name of src in ascending byte order.
+// getKey returns the index-th name of src in ascending byte order. The
+// sorted names are made on the first call for a source and kept.
 func (inv *Invocation) getKey(src Source, index int) (value, int32) {
-	switch src {
-	case SourceHTTPHeader, SourceHTTPQuery, SourceHTTPParam:
-		h := inv.req.HTTP()
-		if h == nil {
-			return value{}, ErrNoHTTP
-		}
-		fs := h.Headers
-		if src == SourceHTTPQuery {
-			fs = h.Query
-		} else if src == SourceHTTPParam {
-			fs = h.Params
-		}
-		if index < 0 || index >= len(fs) {
-			return value{}, ErrNotFound
-		}
-		return str(TypeString, fs[index].Name), 0 // Fields are sorted
-	}
 	keys, ok := inv.keys[src]
 	if !ok {
 		switch src {
@@ -256,6 +240,21 @@ func (inv *Invocation) getKey(src Source, index int) (value, int32) {
 		case SourceMetadata:
 			for k := range inv.req.Metadata {
 				keys = append(keys, k)
+			}
+		case SourceHTTPHeader, SourceHTTPQuery, SourceHTTPParam:
+			h := inv.req.HTTP()
+			if h == nil {
+				return value{}, ErrNoHTTP
+			}
+			fs := h.Headers
+			if src == SourceHTTPQuery {
+				fs = h.Query
+			} else if src == SourceHTTPParam {
+				fs = h.Params
+			}
+			keys = make([]string, len(fs))
+			for i, f := range fs {
+				keys[i] = f.Name
 			}
 		default:
 			return value{}, ErrBadSource

@@ -133,7 +133,7 @@ func (inv *Invocation) httpHeader(name, val []byte) int32 {
 	if !utf8.Valid(val) {
 		return ErrBadUTF8
 	}
-	if invocation.CheckHeader(string(name), string(val)) != nil {
+	if invocation.CheckHeader(name, val) != nil {
 		return ErrBadValue
 	}
 	r, code := inv.response()
@@ -147,13 +147,20 @@ func (inv *Invocation) httpHeader(name, val []byte) int32 {
 		return code
 	}
 	k := strings.ToLower(string(name))
-	if _, ok := r.Headers[k]; !ok {
-		r.Headers[k] = "" // keeps the key's place; the value is joined in Result
+	old, seen := r.Headers[k]
+	switch {
+	case !seen:
+		r.Headers[k] = string(val)
+	case inv.hdrs[k] == nil:
+		// A repeated name: its values are kept and joined once, in
+		// Result, so that repeating a name stays linear.
+		if inv.hdrs == nil {
+			inv.hdrs = map[string][]string{}
+		}
+		inv.hdrs[k] = []string{old, string(val)}
+	default:
+		inv.hdrs[k] = append(inv.hdrs[k], string(val))
 	}
-	if inv.hdrs == nil {
-		inv.hdrs = map[string][]string{}
-	}
-	inv.hdrs[k] = append(inv.hdrs[k], string(val))
 	return 0
 }
 

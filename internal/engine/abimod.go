@@ -89,11 +89,12 @@ func (m *Module) Invoke(ctx context.Context, entry string, inv *abi.Invocation) 
 	if m.abi == nil {
 		return fmt.Errorf("wasm module %s is a WASI command, not a wasmworker ABI module", m.path)
 	}
-	ctx, release, budget, rerr := m.admit(ctx)
+	ctx, adm, rerr := m.admit(ctx)
+	budget := adm.budget
 	if rerr != nil {
 		return rerr
 	}
-	defer release()
+	defer adm.release()
 	err := m.abi.pool.Invoke(ctx, entry, inv)
 	if err == nil {
 		if re := m.overdue(ctx, budget); re != nil {

@@ -82,13 +82,14 @@ func (f *Function) Close(ctx context.Context) error { return f.mod.Close(ctx) }
 // invocation that ran past its deadline is never a success.
 func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (res *invocation.Result, err error) {
 	if logf == nil {
-		logf = func(invocation.Log) {}
+		logf = discardLog
 	}
-	ctx, release, budget, rerr := f.mod.admit(ctx)
+	ctx, adm, rerr := f.mod.admit(ctx)
 	if rerr != nil {
 		return nil, rerr
 	}
-	defer release()
+	defer adm.release()
+	budget := adm.budget
 	res, err = f.exec.invoke(ctx, req, logf)
 	var re *RunError
 	// A success, or a command's output cut short, after the deadline is the
@@ -131,28 +132,48 @@ func (m *Module) overdue(ctx context.Context, budget time.Duration) *RunError {
 	return re
 }
 
+func discardLog(invocation.Log) {}
+
 // admit applies Limits.Timeout on top of ctx's deadline and takes one of the
 // module's instance slots, waiting while all are busy until ctx ends. It is
 // the one place where both limits are enforced, for both guest kinds.
-// budget is the time the invocation has (0: no deadline).
-func (m *Module) admit(ctx context.Context) (_ context.Context, release func(), budget time.Duration, _ *RunError) {
+func (m *Module) admit(ctx context.Context) (_ context.Context, a admission, _ *RunError) {
 	if m.closed.Load() {
-		return ctx, nil, 0, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module was closed"}
+		return ctx, a, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module was closed"}
 	}
 	if d, ok := ctx.Deadline(); ok {
-		budget = time.Until(d)
+		a.budget = time.Until(d)
 	}
-	cancel := context.CancelFunc(func() {})
-	if t := m.lim.Timeout; t > 0 && (budget == 0 || t < budget) {
-		ctx, cancel = context.WithTimeoutCause(ctx, t, &timeoutError{limit: t})
-		budget = t
+	if t := m.lim.Timeout; t > 0 && (a.budget == 0 || t < a.budget) {
+		ctx, a.cancel = context.WithTimeoutCause(ctx, t, &timeoutError{limit: t})
+		a.budget = t
 	}
 	if err := m.acquire(ctx); err != nil {
-		cancel()
-		err.Deadline = budget
-		return ctx, nil, budget, err
+		if a.cancel != nil {
+			a.cancel()
+		}
+		err.Deadline = a.budget
+		return ctx, a, err
 	}
-	return ctx, func() { m.release(); cancel() }, budget, nil
+	a.m = m
+	return ctx, a, nil
+}
+
+// admission is what admit took; release gives it back. A value, so that
+// admitting allocates nothing beyond a Timeout's context.
+type admission struct {
+	m      *Module
+	cancel context.CancelFunc
+	budget time.Duration // the time the invocation has (0: no deadline)
+}
+
+func (a admission) release() {
+	if a.m != nil {
+		a.m.release()
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
 }
 
 // commandExecutor runs a WASI command in a fresh instance per invocation,

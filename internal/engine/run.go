@@ -182,11 +182,12 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 	if m.abi != nil {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module speaks the wasmworker ABI; run it with Invoke"}
 	}
-	ctx, release, budget, rerr := m.admit(ctx)
+	ctx, adm, rerr := m.admit(ctx)
+	budget := adm.budget
 	if rerr != nil {
 		return nil, rerr
 	}
-	defer release()
+	defer adm.release()
 	out, err = m.runCommand(ctx, in)
 	if err == nil {
 		if re := m.overdue(ctx, budget); re != nil {

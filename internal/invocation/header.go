@@ -8,8 +8,8 @@ import "fmt"
 // LF, NUL …, tab excepted) or characters outside ASCII; the invocation
 // would then report success while the caller gets a 500 (docs/host-contract.md
 // §3.4). Both guest kinds check their headers with it.
-func CheckHeader(name, value string) error {
-	if name == "" {
+func CheckHeader[T string | []byte](name, value T) error {
+	if len(name) == 0 {
 		return fmt.Errorf("a response header has an empty name")
 	}
 	for i := 0; i < len(name); i++ {

@@ -125,8 +125,8 @@ type Field struct {
 	Null        bool
 }
 
-// Fields is a list of HTTP fields sorted by name (byte order), each name
-// once.
+// Fields is a list of HTTP fields, each name once, in no particular order
+// (the host sends maps); users that need an order sort a copy.
 type Fields []Field
 
 // Get returns the value of name: an exact match first, then one that

@@ -25,7 +25,11 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 		TraceParent:  req.GetTraceContext().GetTraceParent(),
 		TraceState:   req.GetTraceContext().GetTraceState(),
 	}
-	if in := req.GetInputData(); len(in) > 0 {
+	in, md := req.GetInputData(), req.GetTriggerMetadata()
+	// One allocation holds every value of the request (this runs for every
+	// invocation).
+	slab := make([]invocation.Value, len(in)+len(md))
+	if len(in) > 0 {
 		r.Inputs = make([]invocation.Input, len(in))
 		for i, pb := range in {
 			r.Inputs[i].Name = pb.GetName()
@@ -33,13 +37,19 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 				r.Inputs[i].Unreadable = "the value arrived in shared memory"
 				continue
 			}
-			r.Inputs[i].Value = Value(pb.GetData())
+			v := &slab[i]
+			fill(v, pb.GetData())
+			r.Inputs[i].Value = v
 		}
 	}
-	if md := req.GetTriggerMetadata(); len(md) > 0 {
+	if len(md) > 0 {
 		r.Metadata = make(map[string]*invocation.Value, len(md))
+		i := len(in)
 		for k, td := range md {
-			r.Metadata[k] = Value(td)
+			v := &slab[i]
+			i++
+			fill(v, td)
+			r.Metadata[k] = v
 		}
 	}
 	if rc := req.GetRetryContext(); rc != nil {
@@ -54,40 +64,47 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 // Value converts a TypedData the host sent. A nil or empty TypedData is a
 // KindNone value.
 func Value(td *rpc.TypedData) *invocation.Value {
+	v := new(invocation.Value)
+	fill(v, td)
+	return v
+}
+
+// fill sets v to the value of td.
+func fill(v *invocation.Value, td *rpc.TypedData) {
 	switch d := td.GetData().(type) {
 	case *rpc.TypedData_String_:
-		return &invocation.Value{Kind: invocation.KindString, String: d.String_}
+		v.Kind, v.String = invocation.KindString, d.String_
 	case *rpc.TypedData_Json:
-		return &invocation.Value{Kind: invocation.KindJSON, String: d.Json}
+		v.Kind, v.String = invocation.KindJSON, d.Json
 	case *rpc.TypedData_Bytes:
-		return &invocation.Value{Kind: invocation.KindBytes, Bytes: d.Bytes}
+		v.Kind, v.Bytes = invocation.KindBytes, d.Bytes
 	case *rpc.TypedData_Stream:
-		return &invocation.Value{Kind: invocation.KindStream, Bytes: d.Stream}
+		v.Kind, v.Bytes = invocation.KindStream, d.Stream
 	case *rpc.TypedData_Int:
-		return &invocation.Value{Kind: invocation.KindInt, Int: d.Int}
+		v.Kind, v.Int = invocation.KindInt, d.Int
 	case *rpc.TypedData_Double:
-		return &invocation.Value{Kind: invocation.KindDouble, Double: d.Double}
+		v.Kind, v.Double = invocation.KindDouble, d.Double
 	case *rpc.TypedData_Http:
-		return &invocation.Value{Kind: invocation.KindHTTP, Request: HTTPRequest(d.Http)}
+		v.Kind, v.Request = invocation.KindHTTP, HTTPRequest(d.Http)
 	case *rpc.TypedData_CollectionBytes:
-		return &invocation.Value{Kind: invocation.KindCollectionBytes, BytesList: d.CollectionBytes.GetBytes()}
+		v.Kind, v.BytesList = invocation.KindCollectionBytes, d.CollectionBytes.GetBytes()
 	case *rpc.TypedData_CollectionString:
-		return &invocation.Value{Kind: invocation.KindCollectionString, Strings: d.CollectionString.GetString_()}
+		v.Kind, v.Strings = invocation.KindCollectionString, d.CollectionString.GetString_()
 	case *rpc.TypedData_CollectionDouble:
-		return &invocation.Value{Kind: invocation.KindCollectionDouble, Doubles: d.CollectionDouble.GetDouble()}
+		v.Kind, v.Doubles = invocation.KindCollectionDouble, d.CollectionDouble.GetDouble()
 	case *rpc.TypedData_CollectionSint64:
-		return &invocation.Value{Kind: invocation.KindCollectionInt, Ints: d.CollectionSint64.GetSint64()}
+		v.Kind, v.Ints = invocation.KindCollectionInt, d.CollectionSint64.GetSint64()
 	case *rpc.TypedData_ModelBindingData:
-		return &invocation.Value{Kind: invocation.KindModelBinding, Models: []invocation.ModelBinding{model(d.ModelBindingData)}}
+		v.Kind, v.Models = invocation.KindModelBinding, []invocation.ModelBinding{model(d.ModelBindingData)}
 	case *rpc.TypedData_CollectionModelBindingData:
 		ms := d.CollectionModelBindingData.GetModelBindingData()
-		v := &invocation.Value{Kind: invocation.KindCollectionModelBinding, Models: make([]invocation.ModelBinding, len(ms))}
+		v.Kind, v.Models = invocation.KindCollectionModelBinding, make([]invocation.ModelBinding, len(ms))
 		for i, m := range ms {
 			v.Models[i] = model(m)
 		}
-		return v
+	default:
+		v.Kind = invocation.KindNone
 	}
-	return &invocation.Value{Kind: invocation.KindNone}
 }
 
 func model(m *rpc.ModelBindingData) invocation.ModelBinding {
@@ -105,11 +122,16 @@ func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
 		Query:   fields(h.GetNullableQuery(), h.GetQuery()),
 		Params:  fields(h.GetNullableParams(), h.GetParams()),
 	}
-	if h.Body != nil {
-		r.Body = Value(h.Body)
-	}
-	if h.RawBody != nil {
-		r.RawBody = Value(h.RawBody)
+	if h.Body != nil || h.RawBody != nil {
+		bodies := make([]invocation.Value, 2)
+		if h.Body != nil {
+			r.Body = &bodies[0]
+			fill(r.Body, h.Body)
+		}
+		if h.RawBody != nil {
+			r.RawBody = &bodies[1]
+			fill(r.RawBody, h.RawBody)
+		}
 	}
 	if ids := h.GetIdentities(); len(ids) > 0 {
 		r.Identities = make([]invocation.Identity, len(ids))
@@ -135,7 +157,9 @@ func nullable(s *rpc.NullableString) *string {
 	return &v
 }
 
-// fields turns one of RpcHttp's map pairs into sorted Fields.
+// fields turns one of RpcHttp's map pairs into Fields (unsorted: sorting
+// costs every invocation, and only get_key and the custom-handler JSON need
+// an order, which they make themselves).
 func fields(nm map[string]*rpc.NullableString, m map[string]string) invocation.Fields {
 	var fs invocation.Fields
 	if len(nm) > 0 {
@@ -149,7 +173,6 @@ func fields(nm map[string]*rpc.NullableString, m map[string]string) invocation.F
 			fs = append(fs, invocation.Field{Name: k, Value: v})
 		}
 	}
-	slices.SortFunc(fs, func(a, b invocation.Field) int { return strings.Compare(a.Name, b.Name) })
 	return fs
 }
 

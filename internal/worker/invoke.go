@@ -173,19 +173,32 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 // functionTimeout for the app (funcapp.FunctionTimeout: the app setting,
 // host.json, the plan's default) less a margin, 0 for none.
 func (w *Worker) deadline() time.Duration {
-	ft, err := funcapp.FunctionTimeout(w.hostConfig(), os.Getenv)
+	w.mu.RLock()
+	d, ok := w.deadlineCache, w.hostCfg != nil && w.deadlineFor == w.hostCfg
+	w.mu.RUnlock()
+	if ok {
+		return d
+	}
+	cfg := w.hostConfig()
+	ft, err := funcapp.FunctionTimeout(cfg, os.Getenv)
 	if err != nil {
 		// The host refuses to start with such a setting; run on the
 		// plan's default rather than without a deadline.
 		w.log.Warn("ignoring a bad functionTimeout setting", "err", err)
-		ft, _ = funcapp.FunctionTimeout(w.hostConfig(), func(k string) string {
+		ft, _ = funcapp.FunctionTimeout(cfg, func(k string) string {
 			if k == funcapp.FunctionTimeoutSetting {
 				return ""
 			}
 			return os.Getenv(k)
 		})
 	}
-	return invocationTimeout(ft)
+	d = invocationTimeout(ft)
+	w.mu.Lock()
+	if w.hostCfg == cfg { // not reloaded meanwhile
+		w.deadlineCache, w.deadlineFor = d, cfg
+	}
+	w.mu.Unlock()
+	return d
 }
 
 // invocationTimeout is how long a guest may run given the host's

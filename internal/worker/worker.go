@@ -97,6 +97,11 @@ type Worker struct {
 	functions map[string]*function // by function id
 	appDir    string
 	hostCfg   *funcapp.HostConfig
+	// deadlineCache is the invocation deadline computed from deadlineFor
+	// (the hostCfg of the time) and the environment; valid while
+	// deadlineFor is hostCfg (a reload resets hostCfg).
+	deadlineCache time.Duration
+	deadlineFor   *funcapp.HostConfig
 
 	invMu    sync.Mutex
 	inflight map[string]*running // by invocation id
