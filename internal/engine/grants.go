@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
@@ -48,7 +49,24 @@ type DirGrant struct {
 	// make symbolic links: one pointing to "../.." would lead out of the
 	// directory.
 	Writable bool
+	// MaxWriteBytes bounds the bytes the function's instances may write
+	// into a writable directory while the module is loaded (writes and
+	// truncations that grow a file count); past it a write fails with
+	// EPERM ("operation not permitted"; wazero's WASI layer has no ENOSPC).
+	// 0 means DefaultMaxWriteBytes.
+	MaxWriteBytes int64
 }
+
+// Defaults of the per-grant bounds.
+const (
+	// DefaultMaxWriteBytes is DirGrant.MaxWriteBytes when zero: 1 GiB.
+	DefaultMaxWriteBytes = 1 << 30
+	// MaxOpenFiles bounds the files and directories the instances of one
+	// module hold open in one granted directory; past it an open fails
+	// with EAGAIN (wazero's WASI layer has no EMFILE), so that no function
+	// can spend the worker's own file descriptors.
+	MaxOpenFiles = 256
+)
 
 // check validates g and returns it with host paths made absolute and guest
 // paths cleaned.
@@ -83,7 +101,7 @@ func (g Grants) check() (Grants, error) {
 			return g, fmt.Errorf("directory grant of %s (guest path %s): not a directory", host, guest)
 		}
 		seen[guest] = host
-		out.Dirs = append(out.Dirs, DirGrant{Host: host, Guest: guest, Writable: d.Writable})
+		out.Dirs = append(out.Dirs, DirGrant{Host: host, Guest: guest, Writable: d.Writable, MaxWriteBytes: d.MaxWriteBytes})
 	}
 	return out, nil
 }
@@ -100,6 +118,11 @@ func (g Grants) fsConfig() wazero.FSConfig {
 		if !d.Writable {
 			mount = readOnlyFS{&sysfs.ReadFS{FS: sysfs.DirFS(d.Host)}}
 		}
+		quota := d.MaxWriteBytes
+		if quota <= 0 {
+			quota = DefaultMaxWriteBytes
+		}
+		mount = &boundedFS{FS: mount, quota: quota}
 		// wazero's FSConfig implements the experimental mount interface.
 		c = c.(sysfs.FSConfig).WithSysFSMount(mount, d.Guest)
 	}
@@ -107,11 +130,35 @@ func (g Grants) fsConfig() wazero.FSConfig {
 }
 
 // noSymlinkFS is a writable directory in which the guest may not create
-// symbolic links, which the host would follow out of the directory.
+// symbolic links, which the host would follow out of the directory, nor
+// move one that exists: a relative link that points inside the directory
+// from one level can point outside it from another, so a hard link to a
+// symbolic link is refused, and so is renaming one into another directory.
 type noSymlinkFS struct{ experimentalsys.FS }
 
 // Symlink implements experimentalsys.FS.
 func (noSymlinkFS) Symlink(_, _ string) experimentalsys.Errno { return experimentalsys.EPERM }
+
+// Link implements experimentalsys.FS.
+func (f noSymlinkFS) Link(oldPath, newPath string) experimentalsys.Errno {
+	if f.isSymlink(oldPath) {
+		return experimentalsys.EPERM
+	}
+	return f.FS.Link(oldPath, newPath)
+}
+
+// Rename implements experimentalsys.FS.
+func (f noSymlinkFS) Rename(from, to string) experimentalsys.Errno {
+	if f.isSymlink(from) && path.Dir(path.Clean("/"+from)) != path.Dir(path.Clean("/"+to)) {
+		return experimentalsys.EPERM
+	}
+	return f.FS.Rename(from, to)
+}
+
+func (f noSymlinkFS) isSymlink(p string) bool {
+	st, errno := f.FS.Lstat(p)
+	return errno == 0 && st.Mode&fs.ModeSymlink != 0
+}
 
 // readOnlyFS is wazero's read-only directory, except that opening a file
 // for writing fails with EROFS ("read-only file system") rather than
@@ -127,4 +174,74 @@ func (r readOnlyFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.Fi
 		return nil, experimentalsys.EROFS
 	}
 	return r.ReadFS.OpenFile(path, flag, perm)
+}
+
+// boundedFS counts what a module's instances hold and write in one granted
+// directory: at most MaxOpenFiles open at once (EAGAIN past it) and quota
+// bytes written in all (EPERM past it).
+type boundedFS struct {
+	experimentalsys.FS
+	open    atomic.Int64
+	written atomic.Int64
+	quota   int64
+}
+
+// OpenFile implements experimentalsys.FS.
+func (b *boundedFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
+	if b.open.Add(1) > MaxOpenFiles {
+		b.open.Add(-1)
+		return nil, experimentalsys.EAGAIN
+	}
+	f, errno := b.FS.OpenFile(path, flag, perm)
+	if errno != 0 {
+		b.open.Add(-1)
+		return nil, errno
+	}
+	return &boundedFile{File: f, fs: b}, 0
+}
+
+// charge takes n bytes of the write quota.
+func (b *boundedFS) charge(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	if b.written.Add(n) > b.quota {
+		b.written.Add(-n)
+		return false
+	}
+	return true
+}
+
+type boundedFile struct {
+	experimentalsys.File
+	fs     *boundedFS
+	closed atomic.Bool
+}
+
+func (f *boundedFile) Write(buf []byte) (int, experimentalsys.Errno) {
+	if !f.fs.charge(int64(len(buf))) {
+		return 0, experimentalsys.EPERM
+	}
+	return f.File.Write(buf)
+}
+
+func (f *boundedFile) Pwrite(buf []byte, off int64) (int, experimentalsys.Errno) {
+	if !f.fs.charge(int64(len(buf))) {
+		return 0, experimentalsys.EPERM
+	}
+	return f.File.Pwrite(buf, off)
+}
+
+func (f *boundedFile) Truncate(size int64) experimentalsys.Errno {
+	if st, errno := f.File.Stat(); errno == 0 && size > st.Size && !f.fs.charge(size-st.Size) {
+		return experimentalsys.EPERM
+	}
+	return f.File.Truncate(size)
+}
+
+func (f *boundedFile) Close() experimentalsys.Errno {
+	if !f.closed.Swap(true) {
+		f.fs.open.Add(-1)
+	}
+	return f.File.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +195,82 @@ func TestDirGrantErrors(t *testing.T) {
 		Grants{Dirs: []DirGrant{{Host: dir, Guest: "/a"}, {Host: dir, Guest: "/a/"}}})
 	if err == nil || !strings.Contains(err.Error(), "both use guest path /a") {
 		t.Errorf("duplicate guest path: %v", err)
+	}
+}
+
+// TestGrantLinksCannotMoveSymlinks: a relative symbolic link that points
+// inside a writable grant from a subdirectory points outside it from the
+// grant's root. Hard-linking it, or renaming it to another level, would be
+// a way out; both are refused, and renaming it within its directory still
+// works.
+func TestGrantLinksCannotMoveSymlinks(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "grant")
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inside.txt"), []byte("inside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(parent, "inside.txt"), []byte("host secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Made by the operator: sub/inner -> ../inside.txt (the grant's own file).
+	if err := os.Symlink("../inside.txt", filepath.Join(dir, "sub", "inner")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := testEngine.LoadWithGrants(context.Background(), guestPath(t, "probe"), Limits{},
+		Grants{Dirs: []DirGrant{{Host: dir, Guest: "/out", Writable: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	for _, op := range []string{"link", "rename"} {
+		_, err := m.RunCommand(context.Background(), CommandInput{Args: []string{"probe", op, "/out/sub/inner", "/out/moved-" + op}})
+		if err == nil {
+			t.Errorf("%s of a symlink to another level: allowed", op)
+			continue
+		}
+		re := runErr(t, err, Exit)
+		if strings.Contains(string(re.Stdout), "host secret") || !strings.Contains(strings.Join(re.StderrTail, "\n"), "not permitted") {
+			t.Errorf("%s: stdout %q, stderr %q; want it refused", op, re.Stdout, re.StderrTail)
+		}
+	}
+	// Within its own directory the link keeps its meaning: allowed.
+	if got := runProbe(t, m, nil, "rename", "/out/sub/inner", "/out/sub/renamed"); got != "inside" {
+		t.Errorf("rename within the directory: %q", got)
+	}
+	// Hard links of ordinary files still work.
+	if got := runProbe(t, m, nil, "link", "/out/inside.txt", "/out/sub/hard"); got != "inside" {
+		t.Errorf("hard link of a file: %q", got)
+	}
+}
+
+// TestGrantBounds: a guest cannot hold more than MaxOpenFiles files open in
+// a granted directory, nor write more than its grant's MaxWriteBytes.
+func TestGrantBounds(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := testEngine.LoadWithGrants(context.Background(), guestPath(t, "probe"), Limits{},
+		Grants{Dirs: []DirGrant{{Host: dir, Guest: "/out", Writable: true, MaxWriteBytes: 1 << 20}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	// The preopened directory itself holds one of the MaxOpenFiles.
+	if got := runProbe(t, m, nil, "openmany", "/out/f.txt", "5000"); got != strconv.Itoa(MaxOpenFiles-1) {
+		t.Errorf("opened %s files, want the cap of %d less the preopen", got, MaxOpenFiles)
+	}
+	// The instance that held them is gone: its files were closed.
+	if got := runProbe(t, m, nil, "openmany", "/out/f.txt", "10"); got != "10" {
+		t.Errorf("after the previous run: %s files, want 10", got)
+	}
+	if got := runProbe(t, m, nil, "fill", "/out/big", strconv.Itoa(4<<20)); got != strconv.Itoa(1<<20) {
+		t.Errorf("wrote %s bytes, want the quota of %d", got, 1<<20)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "big")); err != nil || st.Size() != 1<<20 {
+		t.Errorf("host file: %v, %v", st, err)
 	}
 }

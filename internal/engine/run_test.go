@@ -306,8 +306,23 @@ func TestStdoutFloodStopped(t *testing.T) {
 	}
 }
 
+// TestStderrWithoutNewlineFailsTheRun: a stderr stream that never ends its
+// line is stopped by the log limit too, not by the deadline.
+func TestStderrWithoutNewlineFailsTheRun(t *testing.T) {
+	m := loadGuest(t, "flood", Limits{MaxStderrBytes: 10000})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := m.RunCommand(ctx, CommandInput{Args: []string{"flood", "stderrline"}})
+	re := runErr(t, err, LogLimit)
+	if !strings.Contains(re.Error(), "(10000 bytes of stderr)") {
+		t.Errorf("error = %q", re.Error())
+	}
+}
+
 func TestStderrFloodFailsTheRun(t *testing.T) {
-	const maxBytes, maxLine = 10000, 100
+	// The budget counts every stderr byte, the cut part of the first
+	// (20,000-byte) line included.
+	const maxBytes, maxLine = 30000, 100
 	m := loadGuest(t, "flood", Limits{MaxStderrBytes: maxBytes, MaxStderrLine: maxLine})
 	var lines []string
 	total := 0
@@ -316,7 +331,7 @@ func TestStderrFloodFailsTheRun(t *testing.T) {
 		Stderr: func(l string) { lines = append(lines, l); total += len(l) + 1 },
 	})
 	re := runErr(t, err, LogLimit)
-	if re.Limit != maxBytes || !strings.Contains(re.Error(), "log limit of 9.8 KiB (10000 bytes of stderr) per invocation exceeded") {
+	if re.Limit != maxBytes || !strings.Contains(re.Error(), "log limit of 29.3 KiB (30000 bytes of stderr) per invocation exceeded") {
 		t.Errorf("error = %q (limit %d)", re.Error(), re.Limit)
 	}
 	if len(lines) < 3 {
@@ -330,7 +345,7 @@ func TestStderrFloodFailsTheRun(t *testing.T) {
 		t.Errorf("second line = %q", lines[1])
 	}
 	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "... ") || !strings.Contains(last, "bytes of stderr dropped: stderr limit of 9.8 KiB (10000 bytes) per run reached") {
+	if !strings.HasPrefix(last, "... ") || !strings.Contains(last, "bytes of stderr dropped: stderr limit of 29.3 KiB (30000 bytes) per run reached") {
 		t.Errorf("last line = %q", last)
 	}
 	if forwarded := total - len(last) - 1; forwarded > maxBytes {

@@ -66,7 +66,7 @@ type stderrLines struct {
 	line []byte // the current line, at most maxLine bytes
 	cut  int    // bytes of the current line beyond maxLine
 
-	forwarded int   // bytes passed to fn, one more per line for "\n"
+	forwarded int   // stderr bytes of the lines passed to fn (cut parts and "\n" included)
 	dropped   int64 // bytes of lines not forwarded once maxBytes was reached
 	stopped   bool
 
@@ -99,12 +99,25 @@ func (s *stderrLines) Write(p []byte) (int, error) {
 			s.cut += len(chunk)
 		}
 		if i < 0 {
+			// A line that never ends still spends the budget: stop as
+			// soon as it alone passes what is left.
+			if !s.stopped && s.forwarded+len(s.line)+s.cut > s.maxBytes {
+				s.stop()
+			}
 			break
 		}
 		s.endLine(1)
 		p = p[i+1:]
 	}
 	return n, nil
+}
+
+// stop ends forwarding and the run: the log budget is spent.
+func (s *stderrLines) stop() {
+	s.stopped = true
+	if s.cancel != nil {
+		s.cancel(&logLimitError{limit: s.maxBytes})
+	}
 }
 
 // endLine completes the current line; nl is 1 when it ended with "\n".
@@ -127,16 +140,15 @@ func (s *stderrLines) endLine(nl int) {
 	*slot = append((*slot)[:0], text...)
 	s.tailN++
 	if !s.stopped {
-		if s.forwarded+len(text)+1 <= s.maxBytes {
-			s.forwarded += len(text) + 1
+		// The budget counts the bytes the guest wrote, the part of a long
+		// line that was cut included.
+		if cost := max(raw, len(text)+1); s.forwarded+cost <= s.maxBytes {
+			s.forwarded += cost
 			if s.fn != nil {
 				s.fn(validUTF8(text))
 			}
 		} else {
-			s.stopped = true
-			if s.cancel != nil {
-				s.cancel(&logLimitError{limit: s.maxBytes})
-			}
+			s.stop()
 		}
 	}
 	if s.stopped {

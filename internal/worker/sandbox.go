@@ -34,6 +34,9 @@ type dirGrant struct {
 	Path     string `json:"path"`     // host directory, relative to the app root
 	Mount    string `json:"mount"`    // absolute guest path, e.g. /data
 	Writable bool   `json:"writable"` // read-only unless true
+	// MaxWriteMB bounds the bytes written into a writable directory while
+	// the function is loaded (default 1024).
+	MaxWriteMB int `json:"maxWriteMB"`
 }
 
 // policy is what a function's sandbox settings resolve to.
@@ -119,7 +122,10 @@ func sandboxPolicy(fn *funcapp.Function, appDir string, maxMessage int) (policy,
 		if !filepath.IsAbs(host) {
 			host = filepath.Join(appDir, host)
 		}
-		p.grants.Dirs = append(p.grants.Dirs, engine.DirGrant{Host: host, Guest: d.Mount, Writable: d.Writable})
+		if d.MaxWriteMB < 0 {
+			return p, fmt.Errorf("function.json %q: dirs %q: maxWriteMB %d is negative", SandboxKey, d.Path, d.MaxWriteMB)
+		}
+		p.grants.Dirs = append(p.grants.Dirs, engine.DirGrant{Host: host, Guest: d.Mount, Writable: d.Writable, MaxWriteBytes: int64(d.MaxWriteMB) << 20})
 	}
 	if len(p.env) > 0 {
 		p.grants.Env = p.envValues()

@@ -42,6 +42,7 @@ func TestSandboxSettings(t *testing.T) {
 	variant("Typo", "Echo", `{"memry": 64}`)
 	variant("ShortSpin", "Spin", `{"timeout": "00:00:00.200"}`)
 	variant("BadDir", "Echo", `{"dirs": [{"path": "no-such-dir", "mount": "/data"}]}`)
+	variant("BadQuota", "Echo", `{"dirs": [{"path": ".", "mount": "/data", "writable": true, "maxWriteMB": -1}]}`)
 	variant("Quiet", "Chatty", `{"maxLogKB": 2}`)
 	variant("QuietArray", "LogsArray", `{"maxLogKB": 64}`)
 
@@ -52,6 +53,7 @@ func TestSandboxSettings(t *testing.T) {
 		{"TinyMemory", "memory limit"},
 		{"Typo", `unknown field "memry"`},
 		{"BadDir", "does not exist"},
+		{"BadQuota", "maxWriteMB -1 is negative"},
 	} {
 		_, resp := h.load(c.fn)
 		if resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(resp.GetResult().GetException().GetMessage(), c.want) {

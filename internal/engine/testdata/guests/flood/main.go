@@ -5,6 +5,7 @@
 //	flood stdout      writes 64 KiB blocks to stdout forever (write errors are ignored)
 //	flood stderr [N]  writes a 20,000-byte line and then N numbered lines
 //	                  (default 100,000) to stderr, then "done" to stdout
+//	flood stderrline  writes to stderr forever without a newline
 package main
 
 import (
@@ -16,6 +17,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "stderrline" {
+		block := []byte(strings.Repeat("x", 4096))
+		for {
+			os.Stderr.Write(block)
+		}
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stderr" {
 		n := 100000
 		if len(os.Args) > 2 {

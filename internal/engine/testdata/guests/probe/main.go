@@ -60,6 +60,45 @@ func main() {
 			fail(err)
 		}
 		out(os.ReadFile(arg(3)))
+	case "link":
+		if err := os.Link(arg(2), arg(3)); err != nil {
+			fail(err)
+		}
+		out(os.ReadFile(arg(3)))
+	case "rename":
+		if err := os.Rename(arg(2), arg(3)); err != nil {
+			fail(err)
+		}
+		out(os.ReadFile(arg(3)))
+	case "openmany": // openmany PATH N: open PATH N times, keep them open
+		n, _ := strconv.Atoi(arg(3))
+		var files []*os.File
+		for range n {
+			f, err := os.Open(arg(2))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "after %d opens: %v\n", len(files), err)
+				break
+			}
+			files = append(files, f)
+		}
+		fmt.Print(len(files))
+	case "fill": // fill PATH N: write N bytes to PATH in 64 KiB writes
+		n, _ := strconv.Atoi(arg(3))
+		f, err := os.Create(arg(2))
+		if err != nil {
+			fail(err)
+		}
+		buf := make([]byte, 64<<10)
+		written := 0
+		for written < n {
+			k, err := f.Write(buf[:min(len(buf), n-written)])
+			written += k
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "after %d bytes: %v\n", written, err)
+				break
+			}
+		}
+		fmt.Print(written)
 	case "dial":
 		c, err := net.Dial("tcp", arg(2))
 		if err == nil {
