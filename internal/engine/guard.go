@@ -8,6 +8,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
+	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
 // This file holds how a running guest is stopped when its context ends.
@@ -148,4 +149,17 @@ func sleeper(ctx context.Context) func(ns int64) {
 			t.Stop()
 		}
 	}
+}
+
+// codeLimits refuses, before compiling, function bodies shaped to make
+// compiling take minutes and gigabytes. They are the limits V8 applies to
+// WebAssembly (function size, locals, br_table size), so a module that runs
+// in a browser fits, plus a nesting depth: wazero's compile time grows with
+// its square (5,000 nested blocks: ~0.1 s for one function; 50,000: ~19 s),
+// and Go's compiler, the deepest toolchain measured, nests about 570.
+var codeLimits = wasmbin.CodeLimits{
+	MaxBodyBytes: 7_654_321,
+	MaxLocals:    50_000,
+	MaxDepth:     5_000,
+	MaxBrTable:   65_520,
 }

@@ -154,6 +154,13 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "table the limit cannot read", path: file("exntable.wasm", fixed(commandModule([][]byte{ // an exnref table, which wazero accepts
 			wasmbin.Section(wasmbin.SectionTable, []byte{0x69, 0x00, 1})}))),
 			loadErr: "cannot be run: its tables cannot be checked against the table limit: unsupported wasm construct: reference type 0x69"},
+		// Compile bombs: refused before compiling (unchecked, 50,000 nested
+		// blocks take wazero ~19 s to compile, a 65,520-target br_table
+		// repeated over 2 MB ~2 s).
+		{name: "deeply nested blocks", path: file("nested.wasm", fixed(commandModule(nil, nestedBlocks(50_000)...))),
+			loadErr: ": function 0 has 5001 nested blocks, above the limit of 5000"},
+		{name: "huge br_table", path: file("brtable.wasm", fixed(commandModule(nil, brTableCode(70_000)...))),
+			loadErr: ": function 0 has 70000 br_table targets, above the limit of 65520"},
 		// Work that is neither a loop nor a call: unguarded, 2000 fills or
 		// 1000 copies of 64 MiB take seconds.
 		{name: "straight-line memory.fill", path: file("fill.wasm", fixed(bulkModule("memory.fill", 1024, 2000))),
@@ -272,4 +279,26 @@ func (c hostileCase) run(t *testing.T, path string) {
 			t.Errorf("message lacks %q: %s", s, msg)
 		}
 	}
+}
+
+// nestedBlocks returns depth nested empty blocks.
+func nestedBlocks(depth int) []byte {
+	var b []byte
+	for range depth {
+		b = append(b, 0x02, 0x40)
+	}
+	for range depth {
+		b = append(b, 0x0b)
+	}
+	return b
+}
+
+// brTableCode returns a block holding one br_table of n targets.
+func brTableCode(n int) []byte {
+	b := []byte{0x02, 0x40, 0x41, 0x00, 0x0e}
+	b = wasmbin.AppendULEB(b, uint64(n))
+	for range n + 1 {
+		b = append(b, 0x00)
+	}
+	return append(b, 0x0b)
 }

@@ -18,7 +18,7 @@ import (
 //
 //	1: loops and calls
 //	2: bulk memory and table instructions charged by length; tables bounded
-const instrumentVersion = 2
+const instrumentVersion = 3
 
 // instrKey names one instrumented module: the SHA-256 of the original and
 // the table limits it was rewritten for.
@@ -51,7 +51,7 @@ func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimi
 	}
 	if code == nil {
 		var err error
-		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables})
+		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables, Code: codeLimits})
 		if err != nil {
 			return nil, err
 		}

@@ -219,7 +219,8 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	var tle *wasmbin.TableLimitError
 	if guard == guardFuel {
 		if code, err = e.instrumented(bin, hash, tabLim); err != nil {
-			if errors.As(err, &tle) {
+			var cle *wasmbin.CodeLimitError
+			if errors.As(err, &tle) || errors.As(err, &cle) {
 				return nil, fmt.Errorf("wasm module %s: %w", path, err)
 			}
 			if scanErr == nil {

@@ -22,6 +22,32 @@ type Options struct {
 	Module, Func string
 	// Tables bounds the module's tables, as LimitTables does.
 	Tables TableLimits
+	// Code bounds what makes a function expensive to compile.
+	Code CodeLimits
+}
+
+// CodeLimits bounds the shapes of function bodies that make compiling a
+// module take minutes and gigabytes although its file is small: huge
+// bodies, many locals, deep nesting of blocks, huge br_tables. Zero fields
+// are not checked.
+type CodeLimits struct {
+	MaxBodyBytes uint64 // bytes of one function body
+	MaxLocals    uint64 // locals of one function, parameters included
+	MaxDepth     uint64 // nesting of block, loop, if and try_table
+	MaxBrTable   uint64 // targets of one br_table
+}
+
+// CodeLimitError reports a function above a CodeLimits: its message names
+// the function, what is too large and the limit.
+type CodeLimitError struct {
+	Func         uint64 // index among the module's defined functions
+	What         string // "bytes of code", "locals", "nested blocks", "br_table targets"
+	Value, Limit uint64
+}
+
+func (e *CodeLimitError) Error() string {
+	return fmt.Sprintf("function %d has %d %s, above the limit of %d (a module shaped this way can take minutes and gigabytes to compile)",
+		e.Func, e.Value, e.What, e.Limit)
 }
 
 // Bulk instructions are charged by the length they are given: one unit of
@@ -109,9 +135,17 @@ const (
 // constants above): a caller that caches it must change its cache's key
 // when this function's output changes.
 func Instrument(bin []byte, opt Options) ([]byte, error) {
-	in := &instrumenter{guard: true, added: 1, interval: opt.Interval, module: opt.Module, name: opt.Func}
+	in := &instrumenter{guard: true, added: 1, interval: opt.Interval, module: opt.Module, name: opt.Func, opt: opt}
 	in.tables.lim = opt.Tables
 	return in.run(bin)
+}
+
+// MeasureCode returns the largest value of each CodeLimits measure over the
+// module's functions: what limits it needs to pass.
+func MeasureCode(bin []byte) (CodeLimits, error) {
+	in := &instrumenter{guard: true, added: 1, interval: 1 << 14, module: "m", name: "f"}
+	_, err := in.run(bin)
+	return in.maxSeen, err
 }
 
 // run rewrites bin section by section.
@@ -166,6 +200,9 @@ var sectionRank = map[byte]int{
 
 // instrumenter is the state of one Instrument (or LimitTables) call.
 type instrumenter struct {
+	opt     Options
+	curFunc uint64     // the function being rewritten, for errors
+	maxSeen CodeLimits // the largest of each measure so far (MeasureCode)
 	// guard is set by Instrument; LimitTables only rewrites the tables and
 	// copies every other section as it is.
 	guard           bool
@@ -473,6 +510,11 @@ func (in *instrumenter) codeSection(r *reader) ([]byte, bool, error) {
 		if r.err != nil {
 			return nil, false, ErrMalformed
 		}
+		size := uint64(len(fr.b) - fr.off)
+		in.maxSeen.MaxBodyBytes = max(in.maxSeen.MaxBodyBytes, size)
+		if lim := in.opt.Code.MaxBodyBytes; lim > 0 && size > lim {
+			return nil, false, &CodeLimitError{Func: i, What: "bytes of code", Value: size, Limit: lim}
+		}
 		bodyStart := fr.off
 		groups := fr.uleb()
 		locals := uint64(in.params[in.funcTypes[i]])
@@ -487,7 +529,12 @@ func (in *instrumenter) codeSection(r *reader) ([]byte, bool, error) {
 		if fr.err != nil {
 			return nil, false, ErrMalformed
 		}
+		in.maxSeen.MaxLocals = max(in.maxSeen.MaxLocals, locals)
+		if lim := in.opt.Code.MaxLocals; lim > 0 && locals > lim {
+			return nil, false, &CodeLimitError{Func: i, What: "locals", Value: locals, Limit: lim}
+		}
 		localsEnd := fr.off
+		in.curFunc = i
 		in.lenLocal, in.usedLen = locals, false // the local a bulk charge adds, if any
 		code = append(code[:0], in.check...)
 		var err error
@@ -529,6 +576,10 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
 			r.blockType()
 			depth++
+			in.maxSeen.MaxDepth = max(in.maxSeen.MaxDepth, uint64(depth))
+			if lim := in.opt.Code.MaxDepth; lim > 0 && uint64(depth) > lim {
+				return nil, &CodeLimitError{Func: in.curFunc, What: "nested blocks", Value: uint64(depth), Limit: lim}
+			}
 			out = append(out, r.b[start:r.off]...)
 			if op == 0x03 && !expr {
 				out = append(out, in.check...)
@@ -553,6 +604,10 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 			r.uleb()
 		case op == 0x0e: // br_table
 			m := r.uleb()
+			in.maxSeen.MaxBrTable = max(in.maxSeen.MaxBrTable, m)
+			if lim := in.opt.Code.MaxBrTable; lim > 0 && m > lim {
+				return nil, &CodeLimitError{Func: in.curFunc, What: "br_table targets", Value: m, Limit: lim}
+			}
 			for i := uint64(0); i <= m && r.err == nil; i++ {
 				r.uleb()
 			}
