@@ -101,14 +101,18 @@ func TestBatchWithEmptyEntries(t *testing.T) {
 			Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: events}}}}}},
 		TriggerMetadata: map[string]*rpc.TypedData{
 			"SequenceNumberArray": {Data: &rpc.TypedData_Json{Json: "[1,2,3,4]"}},
-			"events":              {Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: events}}},
+			// A Guid and a DateTimeOffset as the host serializes them over
+			// gRPC (json); a custom handler gets the Guid double-encoded.
+			"Guid":     {Data: &rpc.TypedData_Json{Json: `"0f8fad5b-d9cb-469f-a165-70867728950e"`}},
+			"Enqueued": {Data: &rpc.TypedData_Json{Json: `"2024-11-01T10:00:00+00:00"`}},
+			"events":   {Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: events}}},
 		},
 	}
 	resp, _ := h.invoke(req, time.Minute)
 	if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
 		t.Fatalf("batch: %v", resp.GetResult())
 	}
-	if got, want := resp.GetReturnValue().GetString_(), "4 4 a||c|"; got != want {
+	if got, want := resp.GetReturnValue().GetString_(), `4 4 a||c| "0f8fad5b-d9cb-469f-a165-70867728950e" 2024-11-01T10:00:00+00:00`; got != want {
 		t.Errorf("the guest saw %q, want %q", got, want)
 	}
 }

@@ -1,8 +1,10 @@
 //go:build wasip1
 
 // Batch receives an event-hub-style batch (cardinality "many") and returns
-// "<items> <sequence numbers>": the number of events and of entries in the
-// per-event metadata array, which must match, and the items joined by "|".
+// "<items> <sequence numbers> <items joined by |> <Guid> <Enqueued>": the
+// number of events and of entries in the per-event metadata array, which
+// must match, the items, and two metadata values as the payload holds them
+// (a Guid double-encoded, a date not).
 package main
 
 import (
@@ -19,6 +21,7 @@ func main() {
 		}
 		Metadata struct {
 			SequenceNumberArray string
+			Guid, Enqueued      string
 		}
 	}
 	if err := json.NewDecoder(os.Stdin).Decode(&in); err != nil {
@@ -36,6 +39,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "SequenceNumberArray:", err)
 		os.Exit(1)
 	}
-	out, _ := json.Marshal(fmt.Sprintf("%d %d %s", len(events), len(seq), strings.Join(events, "|")))
+	out, _ := json.Marshal(fmt.Sprintf("%d %d %s %s %s", len(events), len(seq), strings.Join(events, "|"), in.Metadata.Guid, in.Metadata.Enqueued))
 	fmt.Printf(`{"ReturnValue":%s}`, out)
 }

@@ -1,0 +1,34 @@
+package worker
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestUnsendable: a message that cannot be encoded is replaced, for an
+// InvocationResponse, by a failure of that invocation that encodes (so it
+// is still answered once), and dropped otherwise.
+func TestUnsendable(t *testing.T) {
+	bad := &rpc.StreamingMessage{RequestId: "r", Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: &rpc.InvocationResponse{
+		InvocationId: "inv-1",
+		Result:       &rpc.StatusResult{Status: rpc.StatusResult_Success, Exception: &rpc.RpcException{Message: "bad \xff"}},
+	}}}
+	if _, err := proto.Marshal(bad); err == nil {
+		t.Fatal("the test message encodes; it should not")
+	}
+	m := unsendable(bad, errors.New("string field contains invalid UTF-8"))
+	resp := m.GetInvocationResponse()
+	if resp.GetInvocationId() != "inv-1" || resp.GetResult().GetStatus() != rpc.StatusResult_Failure || m.GetRequestId() != "r" {
+		t.Fatalf("replacement %v", m)
+	}
+	if _, err := proto.Marshal(m); err != nil {
+		t.Fatalf("the replacement does not encode: %v", err)
+	}
+	log := &rpc.StreamingMessage{Content: &rpc.StreamingMessage_RpcLog{RpcLog: &rpc.RpcLog{Message: "\xff"}}}
+	if unsendable(log, errors.New("x")) != nil {
+		t.Error("a log that cannot be encoded must be dropped")
+	}
+}
