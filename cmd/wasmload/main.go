@@ -6,6 +6,12 @@
 // baseline the benchmarks compare against. With -cold it measures cold
 // start instead: process start to the first InvocationResponse.
 //
+// Every function of the app is loaded, as the host loads them, so that the
+// worker's memory and speed are those of the whole app; -only loads just
+// the functions driven (FUNCTION and the -mix ones). A function of the app
+// that fails to load is reported and skipped, as the host does; one that
+// is driven must load.
+//
 // Usage:
 //
 //	wasmload [flags] APPDIR FUNCTION
@@ -62,6 +68,7 @@ type options struct {
 	mix         mixFlag
 	jsonOut     bool
 	sample      time.Duration
+	only        bool
 	appDir, fn  string
 }
 
@@ -95,6 +102,7 @@ func main() {
 	flag.StringVar(&o.message, "message", `{"task":"bench"}`, "queue trigger: the message")
 	flag.Var(o.mix, "mix", "NAME=PERCENT: also invoke function NAME for PERCENT % of invocations (repeatable; e.g. hostile guests for a soak)")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	flag.BoolVar(&o.only, "only", false, "load only the functions driven (FUNCTION and -mix), not the whole app")
 	flag.DurationVar(&o.sample, "sample", 10*time.Second, "sample the worker's RSS and health (goroutines, heap) this often")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: wasmload [flags] APPDIR FUNCTION\n\n")
@@ -144,8 +152,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	return load(ctx, o, app, target, cfg, out)
 }
 
-// start starts a worker and loads fns.
-func start(ctx context.Context, app *funcapp.App, cfg *fnhost.WorkerConfig, env []string, fns []*funcapp.Function, stderr func(string)) (*fnhost.Worker, map[string]string, error) {
+// start starts a worker and loads fns. A function of driven that fails to
+// load is an error; any other is reported and skipped, as the host does.
+func start(ctx context.Context, app *funcapp.App, cfg *fnhost.WorkerConfig, env []string, fns, driven []*funcapp.Function, stderr func(string)) (*fnhost.Worker, map[string]string, error) {
 	w, err := fnhost.StartWorker(ctx, fnhost.WorkerOptions{
 		StartOptions:    fnhost.StartOptions{Config: cfg, AppDir: app.Dir, Env: env, Stderr: stderr},
 		FunctionTimeout: app.Host.FunctionTimeout,
@@ -160,11 +169,15 @@ func start(ctx context.Context, app *funcapp.App, cfg *fnhost.WorkerConfig, env 
 	}
 	ids := map[string]string{}
 	for _, l := range loaded {
-		if l.Err != nil {
+		switch {
+		case l.Err == nil:
+			ids[l.Function.Name] = l.ID
+		case slices.Contains(driven, l.Function):
 			w.Terminate(time.Second)
 			return nil, nil, fmt.Errorf("load %s: %w", l.Function.Name, l.Err)
+		default:
+			fmt.Fprintf(os.Stderr, "wasmload: skipped, as the host does: %v\n", l.Err)
 		}
-		ids[l.Function.Name] = l.ID
 	}
 	return w, ids, nil
 }
@@ -274,17 +287,21 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	if o.echo {
 		env = append(env, "WASMWORKER_BENCH_ECHO=1")
 	}
-	fns := []*funcapp.Function{target}
+	driven := []*funcapp.Function{target}
 	for name := range o.mix {
 		f := app.Function(name)
 		if f == nil {
 			return fmt.Errorf("-mix: app has no function %q", name)
 		}
-		fns = append(fns, f)
+		driven = append(driven, f)
+	}
+	fns := app.Functions
+	if o.only {
+		fns = driven
 	}
 	var healthMu sync.Mutex
 	var health []string // the worker's "health" log lines (goroutines, heap)
-	w, ids, err := start(ctx, app, cfg, env, fns, func(line string) {
+	w, ids, err := start(ctx, app, cfg, env, fns, driven, func(line string) {
 		if strings.Contains(line, "msg=health") {
 			healthMu.Lock()
 			health = append(health, line)
@@ -438,7 +455,7 @@ func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp
 	once := func(cacheDir string) (time.Duration, error) {
 		env := append(os.Environ(), "WASMWORKER_CACHE_DIR="+cacheDir)
 		t0 := time.Now()
-		w, ids, err := start(ctx, app, cfg, env, app.Functions, nil)
+		w, ids, err := start(ctx, app, cfg, env, app.Functions, []*funcapp.Function{target}, nil)
 		if err != nil {
 			return 0, err
 		}

@@ -180,7 +180,7 @@ func (e *hostError) Error() string { return e.msg }
 // checkSendable reports why req cannot be sent to a worker: a string field
 // (or map key) that is not valid UTF-8, which protobuf refuses to marshal,
 // or a message above the gRPC message limit. The request builders make every
-// string valid UTF-8 (httpbind.ValidText); this is the safety net that keeps
+// string valid UTF-8 (rpcconv.Text); this is the safety net that keeps
 // one bad request from taking the worker's stream down with it.
 func checkSendable(req *rpc.InvocationRequest) error {
 	if field := invalidUTF8(req.ProtoReflect(), "InvocationRequest"); field != "" {

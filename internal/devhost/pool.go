@@ -143,7 +143,7 @@ func (p *pool) pick(ctx context.Context, name string) (*slot, *fnhost.Worker, st
 				w, id, lerr := s.w, s.ids[name], s.errs[name]
 				p.mu.Unlock()
 				if lerr != nil {
-					return s, w, "", fmt.Errorf("function %s failed to load in the worker: %w", name, lerr)
+					return s, w, "", lerr // names the function
 				}
 				if name != "" && id == "" {
 					return s, w, "", fmt.Errorf("function %s is not loaded in the worker", name)
@@ -421,7 +421,7 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 		if lf.Err != nil {
 			errs[lf.Function.Name] = lf.Err
 			con.emit(Event{Kind: "worker", Worker: s.name(), Level: "Error",
-				Message: fmt.Sprintf("function %s failed to load: %v", lf.Function.Name, lf.Err)})
+				Message: lf.Err.Error()})
 		}
 	}
 	s.setWorker(w, ids, errs)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/wasmworker/wasmworker/internal/abi"
 	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/wasmbin"
@@ -210,6 +211,64 @@ func TestToolchainTablesFitTheDefault(t *testing.T) {
 			t.Errorf("%s runs with guard %s, want fuel", p, m.guard)
 		}
 		m.Close(context.Background())
+	}
+}
+
+// TestToolchainCodeFitsTheLimits: what every toolchain's output needs of
+// codeLimits (logged with -v), well inside them.
+//
+//	go test -run TestToolchainCodeFitsTheLimits -v ./internal/engine/
+func TestToolchainCodeFitsTheLimits(t *testing.T) {
+	paths := []string{guestPath(t, "echo"), guestPath(t, "probe")}
+	for _, lang := range []string{"c", "rust", "assemblyscript"} {
+		paths = append(paths, filepath.Join("..", "..", "examples-wasm", "abi", lang, "functions.wasm"),
+			filepath.Join("..", "..", "examples-wasm", "command", lang, "Hello", "main.wasm"))
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		m, err := wasmbin.MeasureCode(b)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		t.Logf("%s: largest body %d bytes, %d locals, %d nested blocks, %d br_table targets", p, m.MaxBodyBytes, m.MaxLocals, m.MaxDepth, m.MaxBrTable)
+		if m.MaxBodyBytes*4 > codeLimits.MaxBodyBytes || m.MaxLocals*4 > codeLimits.MaxLocals ||
+			m.MaxDepth*4 > codeLimits.MaxDepth || m.MaxBrTable*4 > codeLimits.MaxBrTable {
+			t.Errorf("%s needs %+v: less than 4x below the limits %+v", p, m, codeLimits)
+		}
+	}
+}
+
+// BenchmarkCompileShapes measures how long wazero takes to compile the
+// shapes codeLimits bounds, just inside and outside the limits (the
+// numbers behind them; 50,000 nested blocks take tens of seconds):
+//
+//	go test -run '^$' -bench CompileShapes -benchtime 1x ./internal/engine/
+func BenchmarkCompileShapes(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		code []byte
+	}{
+		{"nested=5000", nestedBlocks(5_000)},
+		{"nested=10000", nestedBlocks(10_000)},
+		{"nested=50000", nestedBlocks(50_000)},
+		{"br_table=16384", brTableCode(16_384)},
+		{"br_table=65520", brTableCode(65_520)},
+	} {
+		bin := commandModule(nil, c.code...)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rt := wazero.NewRuntime(context.Background())
+				if _, err := rt.CompileModule(context.Background(), bin); err != nil {
+					b.Fatal(err)
+				}
+				rt.Close(context.Background())
+			}
+		})
 	}
 }
 

@@ -13,12 +13,15 @@ import (
 // instrumentVersion names the output of wasmbin.Instrument with the
 // engine's guard (guardInterval, guardModule, guardFunc) in the disk cache;
 // change it whenever that output changes (wasmbin's rewrite, its
-// BulkBytesPerFuel and BulkEntriesPerFuel), so that cached code is not
-// reused. The table limits are part of each file's name.
+// BulkBytesPerFuel and BulkEntriesPerFuel) or codeLimits change (a module
+// found in the cache passed them), so that cached code is not reused. The
+// table limits are part of each file's name.
 //
 //	1: loops and calls
 //	2: bulk memory and table instructions charged by length; tables bounded
-const instrumentVersion = 3
+//	3: codeLimits checked
+//	4: codeLimits.MaxBrTable 16,384
+const instrumentVersion = 4
 
 // instrKey names one instrumented module: the SHA-256 of the original and
 // the table limits it was rewritten for.

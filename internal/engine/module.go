@@ -445,7 +445,7 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 	switch {
 	case isABI:
 	case !errors.Is(abiErr, abi.ErrNotABI):
-		return nil, fail("%v", abiErr)
+		return nil, fail("cannot be loaded: %v", abiErr)
 	default:
 		if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
 			return nil, fail("%s", strings.Join(problems, "; "))

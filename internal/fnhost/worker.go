@@ -514,13 +514,16 @@ func (w *Worker) Load(ctx context.Context, fns []*funcapp.Function) ([]LoadedFun
 	for i := range out {
 		r := b.results[out[i].ID]
 		if r.GetResult().GetStatus() != rpc.StatusResult_Success {
+			// The worker's message names the function (docs/worker-rules.md);
+			// only a response without one gets a name here.
 			msg := r.GetResult().GetException().GetMessage()
-			if r.GetResult() == nil {
-				msg = "FunctionLoadResponse has no result"
-			} else if msg == "" {
-				msg = "result " + r.GetResult().GetStatus().String()
+			switch {
+			case r.GetResult() == nil:
+				msg = fmt.Sprintf("function %s failed to load: FunctionLoadResponse has no result", out[i].Function.Name)
+			case msg == "":
+				msg = fmt.Sprintf("function %s failed to load: result %s", out[i].Function.Name, r.GetResult().GetStatus())
 			}
-			out[i].Err = fmt.Errorf("function %s failed to load: %s", out[i].Function.Name, msg)
+			out[i].Err = errors.New(msg)
 			w.failedLoads[out[i].ID] = out[i].Err.Error()
 		}
 	}

@@ -2,6 +2,13 @@
 // trigger metadata the Azure Functions host sends to a language worker, and
 // writes the worker's HTTP output back as the HTTP response, with the host's
 // rules and quirks (docs/host-contract.md §3.3, §3.4, §4.3).
+//
+// Every string it builds from request bytes is made valid UTF-8
+// (rpcconv.Text): one invalid byte in a protobuf string field makes the
+// whole InvocationRequest fail to marshal. The real host never sends
+// invalid UTF-8 (.NET strings are UTF-16, decoded from the request first);
+// how it decodes an invalid sequence depends on where it appears (it may
+// keep an undecodable %-escape as text), while wasmfunc always uses U+FFFD.
 package httpbind
 
 import (
@@ -17,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+	"github.com/wasmworker/wasmworker/internal/rpcconv"
 )
 
 // Worker capabilities that change how the host builds RpcHttp (docs/host-contract.md §2.4).
@@ -53,8 +61,8 @@ func Request(r *http.Request, body []byte, params map[string]string, caps Capabi
 		scheme = "https"
 	}
 	h := &rpc.RpcHttp{
-		Method: ValidText(r.Method),
-		Url:    ValidText(scheme + "://" + r.Host + r.URL.RequestURI()),
+		Method: rpcconv.Text(r.Method),
+		Url:    rpcconv.Text(scheme + "://" + r.Host + r.URL.RequestURI()),
 		Identities: []*rpc.RpcClaimsIdentity{{
 			NameClaimType: ns(nameClaimType),
 			RoleClaimType: ns(roleClaimType),
@@ -143,25 +151,7 @@ func setBody(h *rpc.RpcHttp, contentType string, body []byte, caps Capabilities)
 // decodeText decodes a body as UTF-8, dropping a byte-order mark and
 // replacing invalid bytes with U+FFFD, as the host's UTF-8 decoding does.
 func decodeText(b []byte) string {
-	return ValidText(string(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))))
-}
-
-// ValidText returns s with every run of bytes that is not valid UTF-8
-// replaced by U+FFFD (s itself when it is valid).
-//
-// Protobuf string fields must hold valid UTF-8: one invalid byte makes the
-// whole InvocationRequest fail to marshal, which ends the gRPC stream to the
-// worker. The real host never sends invalid UTF-8, as .NET strings are
-// UTF-16 and every value it sends was decoded from the request's bytes
-// first; how it decodes an invalid sequence depends on where it appears
-// (it may, for example, keep an undecodable %-escape as text), while
-// wasmfunc always replaces it with U+FFFD. Bodies sent as bytes are not
-// touched.
-func ValidText(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return rpcconv.Text(string(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))))
 }
 
 // validParams returns the route values with valid UTF-8 names and values:
@@ -179,7 +169,7 @@ func validParams(params map[string]string) map[string]string {
 	}
 	out := make(map[string]string, len(params))
 	for _, k := range sortedKeys(params) {
-		out[ValidText(k)] = ValidText(params[k])
+		out[rpcconv.Text(k)] = rpcconv.Text(params[k])
 	}
 	return out
 }
@@ -205,42 +195,42 @@ func bytesData(b []byte) *rpc.TypedData {
 // in strings and map keys with U+FFFD.
 func jsonData(v any) *rpc.TypedData {
 	b, _ := json.Marshal(v)
-	return &rpc.TypedData{Data: &rpc.TypedData_Json{Json: ValidText(string(b))}}
+	return &rpc.TypedData{Data: &rpc.TypedData_Json{Json: rpcconv.Text(string(b))}}
 }
 
 // joinedHeaders returns the request headers under their canonical names,
 // repeated values joined with "," as Kestrel's StringValues.ToString does.
 // Go keeps Host outside Header; it is put back. Header values may hold bytes
-// that are not UTF-8 (obs-text): they are made valid UTF-8 (ValidText).
+// that are not UTF-8 (obs-text): they are made valid UTF-8 (rpcconv.Text).
 func joinedHeaders(r *http.Request) map[string]string {
 	out := make(map[string]string, len(r.Header)+1)
 	for _, k := range sortedKeys(r.Header) {
-		vk := ValidText(k)
-		v := ValidText(strings.Join(r.Header[k], ","))
+		vk := rpcconv.Text(k)
+		v := rpcconv.Text(strings.Join(r.Header[k], ","))
 		if prev, dup := out[vk]; dup { // two invalid names that became the same
 			v = prev + "," + v
 		}
 		out[vk] = v
 	}
 	if r.Host != "" {
-		out["Host"] = ValidText(r.Host)
+		out["Host"] = rpcconv.Text(r.Host)
 	}
 	if len(r.TransferEncoding) > 0 {
-		out["Transfer-Encoding"] = ValidText(strings.Join(r.TransferEncoding, ","))
+		out["Transfer-Encoding"] = rpcconv.Text(strings.Join(r.TransferEncoding, ","))
 	}
 	return out
 }
 
 // queryValues returns the query parameters, %-decoded, as valid UTF-8
-// (ValidText): "%ff" decodes to a byte that is not. Parameters whose names
+// (rpcconv.Text): "%ff" decodes to a byte that is not. Parameters whose names
 // become the same keep all their values, in the order of the raw names.
 func queryValues(u *url.URL) map[string][]string {
 	q := u.Query()
 	out := make(map[string][]string, len(q))
 	for _, k := range sortedKeys(q) {
-		vk := ValidText(k)
+		vk := rpcconv.Text(k)
 		for _, v := range q[k] {
-			out[vk] = append(out[vk], ValidText(v))
+			out[vk] = append(out[vk], rpcconv.Text(v))
 		}
 	}
 	return out
@@ -268,7 +258,7 @@ func TriggerMetadata(r *http.Request, body []byte, params map[string]string, req
 		if json.Unmarshal(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), &obj) == nil {
 			for k, v := range obj {
 				if td := JSONBindingValue(v); td != nil {
-					md[ValidText(k)] = td
+					md[rpcconv.Text(k)] = td
 				}
 			}
 		}
@@ -295,7 +285,7 @@ func TriggerMetadata(r *http.Request, body []byte, params map[string]string, req
 // JSONBindingValue converts one top-level JSON property into binding data:
 // strings stay strings, other scalars become their JSON text as a string,
 // objects and arrays are sent as json, null is skipped. Invalid UTF-8 inside
-// the JSON text becomes U+FFFD (ValidText).
+// the JSON text becomes U+FFFD (rpcconv.Text).
 func JSONBindingValue(v json.RawMessage) *rpc.TypedData {
 	t := bytes.TrimSpace(v)
 	if len(t) == 0 || string(t) == "null" {
@@ -307,15 +297,15 @@ func JSONBindingValue(v json.RawMessage) *rpc.TypedData {
 		if json.Unmarshal(t, &s) != nil {
 			return nil
 		}
-		return stringData(ValidText(s))
+		return stringData(rpcconv.Text(s))
 	case '{', '[':
 		var buf bytes.Buffer
 		if json.Compact(&buf, t) != nil {
 			return nil
 		}
-		return &rpc.TypedData{Data: &rpc.TypedData_Json{Json: ValidText(buf.String())}}
+		return &rpc.TypedData{Data: &rpc.TypedData_Json{Json: rpcconv.Text(buf.String())}}
 	default:
-		return stringData(ValidText(string(t)))
+		return stringData(rpcconv.Text(string(t)))
 	}
 }
 
