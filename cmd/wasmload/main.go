@@ -22,6 +22,10 @@
 //	go run ./cmd/wasmload -c 64 -n 20000 examples-wasm/app HttpHello
 //	go run ./cmd/wasmload -echo -c 64 -n 20000 examples-wasm/app HttpHello
 //	go run ./cmd/wasmload -cold -n 5 examples-wasm/app HttpHello
+//
+// With -upstream it also serves a loopback HTTP server for a function that
+// calls out (outbound HTTP); -upstream -native makes the same calls with
+// Go's own client instead, the baseline.
 package main
 
 import (
@@ -69,6 +73,8 @@ type options struct {
 	jsonOut     bool
 	sample      time.Duration
 	only        bool
+	upstream    bool
+	native      bool
 	appDir, fn  string
 }
 
@@ -103,6 +109,8 @@ func main() {
 	flag.Var(o.mix, "mix", "NAME=PERCENT: also invoke function NAME for PERCENT % of invocations (repeatable; e.g. hostile guests for a soak)")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	flag.BoolVar(&o.only, "only", false, "load only the functions driven (FUNCTION and -mix), not the whole app")
+	flag.BoolVar(&o.upstream, "upstream", false, "serve a loopback HTTP upstream for a function that calls out: the worker gets its URL in WASMLOAD_UPSTREAM_URL and WASMWORKER_ALLOWED_HOSTS allowing it")
+	flag.BoolVar(&o.native, "native", false, "with -upstream: make the same calls with Go's net/http client from this process instead of running the worker (the native baseline)")
 	flag.DurationVar(&o.sample, "sample", 10*time.Second, "sample the worker's RSS and health (goroutines, heap) this often")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: wasmload [flags] APPDIR FUNCTION\n\n")
@@ -286,6 +294,14 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	env := os.Environ()
 	if o.echo {
 		env = append(env, "WASMWORKER_BENCH_ECHO=1")
+	}
+	if o.upstream {
+		srv, upEnv := startUpstream()
+		defer srv.Close()
+		if o.native {
+			return nativeLoad(ctx, o, srv.URL+"/", out)
+		}
+		env = append(env, upEnv...)
 	}
 	driven := []*funcapp.Function{target}
 	for name := range o.mix {

@@ -472,3 +472,28 @@ func TestTinyHeadersAreChargedByCost(t *testing.T) {
 		t.Errorf("joined header of %d bytes, want %d", len(got), 3*added-2)
 	}
 }
+
+// TestArrayOutputsAreChargedByCost: a JSON array given to an output becomes
+// one message per element in the host, so each element is charged
+// OutputElementCost besides its bytes; a small array fits, a small file of
+// hundreds of thousands of tiny elements does not.
+func TestArrayOutputsAreChargedByCost(t *testing.T) {
+	array := func(n int) []byte { return []byte("[" + strings.Repeat("0,", n-1) + "0]") }
+	inv := newInv(queueRequest(), queueBindings)
+	if code := inv.setOutput([]byte("out"), TypeJSON, []byte(`[1,2,3]`)); code != 0 {
+		t.Fatalf("a small array: code %d", code)
+	}
+	fits := MaxOutputBytes/(2+invocation.OutputElementCost) - 100
+	if code := inv.setOutput([]byte("out"), TypeJSON, array(fits)); code != 0 {
+		t.Fatalf("%d elements (%d bytes charged): code %d", fits, fits*(2+invocation.OutputElementCost), code)
+	}
+	// 300,000 elements are 600 KB of JSON, charged 77 MB: over 64 MiB.
+	if code := inv.setOutput([]byte("$return"), TypeJSON, array(300_000)); code != ErrLimit {
+		t.Fatalf("300,000 elements: code %d, want ErrLimit", code)
+	}
+	// A string that looks like an array is one message.
+	inv = newInv(queueRequest(), queueBindings)
+	if code := inv.setOutput([]byte("out"), TypeString, array(300_000)); code != 0 {
+		t.Fatalf("a string: code %d", code)
+	}
+}

@@ -35,6 +35,13 @@ var hostFuncs = []hostFunc{
 	{"http_cookie", []api.ValueType{i32, i32}, []api.ValueType{i32}, hostHTTPCookie},
 	{"http_body", []api.ValueType{i32, i32, i32}, []api.ValueType{i32}, hostHTTPBody},
 	{"log", []api.ValueType{i32, i32, i32}, []api.ValueType{i32}, hostLog},
+	// §5.7, outbound HTTP (outbound.go); command modules may import these too.
+	{"outbound_send", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, hostOutboundSend},
+	{"outbound_status", []api.ValueType{i32}, []api.ValueType{i32}, hostOutboundStatus},
+	{"outbound_headers", []api.ValueType{i32, i32, i32}, []api.ValueType{i64}, hostOutboundHeaders},
+	{"outbound_read", []api.ValueType{i32, i32, i32}, []api.ValueType{i32}, hostOutboundRead},
+	{"outbound_close", []api.ValueType{i32}, []api.ValueType{i32}, hostOutboundClose},
+	{"outbound_error", []api.ValueType{i32, i32}, []api.ValueType{i64}, hostOutboundError},
 }
 
 // Instantiate registers the "wasmworker" host module (ABI v1's imports) in

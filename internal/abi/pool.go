@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/linmem"
 )
 
 // DefaultMaxInstances is PoolConfig.MaxInstances when zero.
@@ -166,12 +167,16 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 	if closed {
 		return nil, errPoolClosed
 	}
-	in := &instance{}
+	// The instance's linear memory has a mapping of its own, held while its
+	// guest runs: closing the instance gives it back to the system (or, when
+	// small, zeroes it for the next instance; internal/linmem).
+	in := &instance{mem: linmem.New()}
 	in.stdout.in, in.stderr.in = in, in
 	cfg := p.base.WithStdout(&in.stdout).WithStderr(&in.stderr).WithNanosleep(in.sleep)
 	in.ctx = ctx // _initialize may sleep too
-	mod, err := p.rt.InstantiateModule(ctx, p.cm, cfg)
+	mod, err := p.rt.InstantiateModule(in.mem.Context(ctx), p.cm, cfg)
 	in.ctx = nil
+	in.mem.Release()
 	if err != nil {
 		return nil, fmt.Errorf("instantiate (including _initialize): %w", err)
 	}
@@ -182,6 +187,7 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 // instance is one live guest instance.
 type instance struct {
 	mod            api.Module
+	mem            *linmem.Memory          // its linear memory, held during calls
 	fns            map[string]api.Function // entry points looked up so far
 	cur            *Invocation             // the invocation running, for stdout/stderr lines
 	ctx            context.Context         // the context of the call (or instantiation) running, for sleep
@@ -220,7 +226,9 @@ func (in *instance) call(ctx context.Context, entry string, inv *Invocation) err
 		}
 	}
 	in.cur, in.ctx = inv, ctx
+	in.mem.Hold() // a Runtime.Close meanwhile must not unmap the memory under the guest
 	err := callFunction(ctx, fn, entry, inv)
+	in.mem.Release()
 	in.stdout.flush()
 	in.stderr.flush()
 	in.cur, in.ctx = nil, nil

@@ -75,7 +75,9 @@ func (inv *Invocation) setOutput(name []byte, t Type, b []byte) int32 {
 	if code != 0 {
 		return code
 	}
-	if code := inv.charge(len(b) + len(name)); code != 0 {
+	// Each element of a JSON array becomes a message in the host: charged
+	// by that cost too, not by its bytes alone (SPEC.md §7).
+	if code := inv.charge(len(b) + len(name) + td.Elements()*invocation.OutputElementCost); code != 0 {
 		return code
 	}
 	if string(name) == inv.httpOut {

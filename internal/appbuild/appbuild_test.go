@@ -60,7 +60,7 @@ func TestBuildExampleAppThenInPlaceIsNoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Enqueue", "HttpHello", "ProcessJob", "Tick"}
+	want := []string{"CallHello", "Enqueue", "HttpHello", "ProcessJob", "Tick"}
 	if !slices.Equal(built, want) {
 		t.Fatalf("built %v, want %v", built, want)
 	}

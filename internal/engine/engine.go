@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -62,12 +63,15 @@ type Engine struct {
 
 	instrMu sync.Mutex
 	instr   map[instrKey][]byte // instrumented code by hash of the original module and table limits
+
+	compileSlots chan struct{}  // one token per compile running, one per CPU (compile.go)
+	compiles     sync.WaitGroup // compiles running, those whose load gave up included
 }
 
 // NewEngine returns an Engine. A cache directory that cannot be used is not
 // fatal: a warning is logged and compiled code is kept in memory only.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{log: cfg.Logger, modules: map[*Module]struct{}{}}
+	e := &Engine{log: cfg.Logger, modules: map[*Module]struct{}{}, compileSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -116,6 +120,18 @@ func (e *Engine) Close(ctx context.Context) error {
 		if err := m.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// A compile whose load gave up (Limits.CompileTimeout) still uses the
+	// cache: wait for it, or leave the cache open.
+	compiled := make(chan struct{})
+	go func() {
+		e.compiles.Wait()
+		close(compiled)
+	}()
+	select {
+	case <-compiled:
+	case <-ctx.Done():
+		return errors.Join(append(errs, fmt.Errorf("close compilation cache: compiles still running: %w", context.Cause(ctx)))...)
 	}
 	if err := e.cache.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close compilation cache: %w", err))

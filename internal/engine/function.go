@@ -10,6 +10,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/abi"
 	"github.com/wasmworker/wasmworker/internal/customhandler"
 	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/outbound"
 )
 
 // FunctionSpec says what to load for one function.
@@ -33,6 +34,7 @@ type Function struct {
 	fn   invocation.Function
 	mod  *Module
 	exec executor
+	out  *outbound.Client // set when the module imports the outbound functions
 }
 
 // executor runs one invocation of one guest kind, after Function.Invoke has
@@ -50,6 +52,14 @@ func (e *Engine) LoadFunction(ctx context.Context, spec FunctionSpec) (*Function
 		return nil, err
 	}
 	f := &Function{fn: spec.Function, mod: mod}
+	if mod.share.outbound {
+		// One client per function: its grant, and connections kept for
+		// its later invocations.
+		if f.out, err = outbound.NewClient(spec.Grants.Outbound, outbound.Options{}); err != nil {
+			_ = mod.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("outbound HTTP: %w", err)
+		}
+	}
 	switch mod.Mode() {
 	case ABI:
 		entry, err := mod.Entry(spec.EntryPoint)
@@ -70,8 +80,13 @@ func (f *Function) Mode() Mode { return f.mod.Mode() }
 // Module returns the function's module.
 func (f *Function) Module() *Module { return f.mod }
 
-// Close releases the function's module.
-func (f *Function) Close(ctx context.Context) error { return f.mod.Close(ctx) }
+// Close releases the function's module and its outbound connections.
+func (f *Function) Close(ctx context.Context) error {
+	if f.out != nil {
+		f.out.Close()
+	}
+	return f.mod.Close(ctx)
+}
 
 // Invoke runs one invocation. logf, when set, receives the guest's log
 // entries in order, on the calling goroutine, before Invoke returns. On
@@ -90,6 +105,13 @@ func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf fun
 	}
 	defer adm.release()
 	budget := adm.budget
+	if f.out != nil {
+		// Requests live as long as the invocation: its deadline and
+		// cancellation abort them, and its end closes what is open.
+		s := f.out.NewSession(ctx)
+		defer s.Close()
+		ctx = outbound.WithSession(ctx, s)
+	}
 	res, err = f.exec.invoke(ctx, req, logf)
 	var re *RunError
 	// A success, or a command's output cut short, after the deadline is the
@@ -201,6 +223,10 @@ func (x *commandExecutor) invoke(ctx context.Context, req *invocation.Request, l
 	if err != nil {
 		return nil, &RunError{Kind: InvalidOutput, Path: x.mod.path, Detail: err.Error(), StderrTail: out.StderrTail}
 	}
+	if re := x.chargeElements(len(out.Stdout), res); re != nil {
+		re.StderrTail = out.StderrTail
+		return nil, re
+	}
 	// The "Logs" array shares the log budget with stderr, each entry
 	// charged with what forwarding it costs besides its text.
 	budget := x.mod.lim.MaxStderrBytes
@@ -213,6 +239,32 @@ func (x *commandExecutor) invoke(ctx context.Context, req *invocation.Request, l
 		logf(invocation.Log{Level: invocation.LevelInformation, Message: l})
 	}
 	return &invocation.Result{Outputs: res.Outputs, Return: res.ReturnValue, ReturnIgnored: res.ReturnValueIgnored}, nil
+}
+
+// chargeElements charges every element of an array output (and return
+// value) invocation.OutputElementCost on top of the stdout the guest wrote,
+// against the stdout limit: the host makes a message of each element.
+func (x *commandExecutor) chargeElements(stdout int, res *customhandler.Result) *RunError {
+	limit := x.mod.lim.MaxStdoutBytes
+	total := stdout
+	charge := func(name string, v *invocation.Value) *RunError {
+		n := v.Elements()
+		if total += n * invocation.OutputElementCost; total <= limit {
+			return nil
+		}
+		return &RunError{Kind: StdoutLimit, Path: x.mod.path, Limit: limit,
+			Detail: fmt.Sprintf("output %s is an array of %d elements; the host makes a message of each, so each counts %d bytes besides its text; nothing was sent",
+				name, n, invocation.OutputElementCost)}
+	}
+	for _, o := range res.Outputs {
+		if re := charge(o.Name, o.Value); re != nil {
+			return re
+		}
+	}
+	if res.ReturnValue != nil {
+		return charge("$return", res.ReturnValue)
+	}
+	return nil
 }
 
 // logEntryCost is what forwarding one log entry costs the worker beyond its

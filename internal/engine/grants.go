@@ -13,6 +13,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
+
+	"github.com/wasmworker/wasmworker/internal/outbound"
 )
 
 // Grants are the capabilities a function's instances get beyond what every
@@ -23,6 +25,8 @@ import (
 //     (AzureWebJobsStorage and other app secrets) is never visible.
 //   - Sockets: none. WASI preview1 as configured here has no way to open or
 //     accept a connection, so net.Dial and friends fail in the guest.
+//   - Outbound HTTP: only through the host's outbound functions, to the
+//     destinations Outbound allows.
 //
 // Every instance does get stdin, stdout, stderr, argv, the real wall and
 // monotonic clocks, sleeping (cut short when the run's context ends) and
@@ -34,6 +38,10 @@ type Grants struct {
 	// Env is the environment of an ABI module's instances (set once per
 	// instance). Command runs take theirs from CommandInput.Env instead.
 	Env map[string]string
+	// Outbound is where and how much the guest may send HTTP requests
+	// (abi/SPEC.md §5.7); its zero value allows nothing. It applies to
+	// modules that import the outbound functions, in both modes.
+	Outbound outbound.Policy
 }
 
 // DirGrant mounts one host directory into the guest.

@@ -164,3 +164,16 @@ var codeLimits = wasmbin.CodeLimits{
 	MaxDepth:     5_000,
 	MaxBrTable:   16_384,
 }
+
+// checkCodeLimits checks bin against codeLimits without instrumenting it,
+// for a module that runs without the deadline guard: the instrumentation
+// checks the limits as it rewrites, the fallback to WithCloseOnContextDone
+// must not skip them. It runs the instrumentation's own pass, under an
+// import name of its own (so that a module importing guardModule, which the
+// instrumentation refuses, is measured too), and returns its error: a
+// *wasmbin.CodeLimitError naming the function and the limit, or why the
+// code could not be read to its end (nil when it fits).
+func checkCodeLimits(bin []byte) error {
+	_, err := wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule + "_check", Func: guardFunc, Code: codeLimits})
+	return err
+}

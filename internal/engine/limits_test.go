@@ -11,7 +11,8 @@ import (
 func TestLimitDefaultsAndValidation(t *testing.T) {
 	m := loadGuest(t, "exit", Limits{})
 	want := Limits{MemoryPages: DefaultMemoryPages, MaxStdoutBytes: DefaultMaxStdoutBytes, MaxStderrLine: DefaultMaxStderrLine,
-		MaxStderrBytes: DefaultMaxStderrBytes, MaxInstances: DefaultMaxInstances, MaxTableEntries: DefaultMaxTableEntries}
+		MaxStderrBytes: DefaultMaxStderrBytes, MaxInstances: DefaultMaxInstances, MaxTableEntries: DefaultMaxTableEntries,
+		CompileTimeout: DefaultCompileTimeout}
 	if got := m.Limits(); got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -21,6 +22,7 @@ func TestLimitDefaultsAndValidation(t *testing.T) {
 	}{
 		{Limits{MaxInstances: -1}, "limit MaxInstances is negative"},
 		{Limits{Timeout: -time.Second}, "limit Timeout is negative"},
+		{Limits{CompileTimeout: -time.Second}, "limit CompileTimeout is negative"},
 		{Limits{MaxStdoutBytes: -1}, "limit MaxStdoutBytes is negative"},
 		{Limits{MaxTableEntries: -1}, "limit MaxTableEntries is negative"},
 		{Limits{MaxTableEntries: MaxTableEntries + 1}, "limit MaxTableEntries of 134217729 is above the maximum of 134217728 table entries"},

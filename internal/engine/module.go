@@ -28,6 +28,8 @@ const (
 	DefaultMaxStderrLine  = 8 << 10  // 8 KiB
 	DefaultMaxStderrBytes = 1 << 20  // 1 MiB
 	DefaultMaxInstances   = 16
+	// DefaultCompileTimeout is Limits.CompileTimeout when zero.
+	DefaultCompileTimeout = 60 * time.Second
 	// DefaultMaxTableEntries bounds the table entries of a module (8 bytes
 	// of host memory each: 8 MB per instance). Real toolchains need far
 	// fewer: Go's runtime table has some thousands of entries, C, Rust and
@@ -79,6 +81,12 @@ type Limits struct {
 	// more fails to load; a table.grow beyond it returns -1. Each entry
 	// costs 8 bytes of host memory, outside MemoryPages.
 	MaxTableEntries int
+	// CompileTimeout bounds the time Load waits for wazero to compile the
+	// module (default DefaultCompileTimeout), not counting the wait for a
+	// compile slot (one per CPU). A load that takes longer fails with a
+	// *CompileBudgetError; the compile, which cannot be interrupted, ends
+	// in the background.
+	CompileTimeout time.Duration
 }
 
 func (l Limits) withDefaults() (Limits, error) {
@@ -108,6 +116,12 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.Timeout < 0 {
 		return l, fmt.Errorf("limit Timeout is negative (%v)", l.Timeout)
+	}
+	switch {
+	case l.CompileTimeout < 0:
+		return l, fmt.Errorf("limit CompileTimeout is negative (%v)", l.CompileTimeout)
+	case l.CompileTimeout == 0:
+		l.CompileTimeout = DefaultCompileTimeout
 	}
 	if l.MaxTableEntries > MaxTableEntries {
 		return l, fmt.Errorf("limit MaxTableEntries of %d is above the maximum of %d table entries", l.MaxTableEntries, MaxTableEntries)
@@ -237,6 +251,21 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 			}
 			code, tableErr = bin, err
 		}
+		// Compile bombs are refused on this path too, and so is code that
+		// cannot be read to check it: it is not compiled at all.
+		if err := checkCodeLimits(bin); err != nil {
+			var cle *wasmbin.CodeLimitError
+			switch {
+			case errors.As(err, &cle):
+				return nil, fmt.Errorf("wasm module %s: %w", path, err)
+			case scanErr != nil || errors.Is(err, wasmbin.ErrMalformed):
+				return nil, fail("is not a valid WebAssembly binary (truncated or corrupt?): its code cannot be read: %v", err)
+			case tableErr != nil:
+				return nil, fail("cannot be run: its tables cannot be checked against the table limit: %v", tableErr)
+			default:
+				return nil, fail("cannot be run: its code cannot be checked against the compile limits: %v", err)
+			}
+		}
 	}
 	key := shareKey{sum: hash, pages: lim.MemoryPages, guard: guard, tables: tabLim}
 	unlock := e.lockKey(key) // loads of the same module wait for the first compile and share it
@@ -278,6 +307,10 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 		if err := m.initABI(ctx, sh.info); err != nil {
 			return nil, fmt.Errorf("load wasm module %s: %w", path, err)
 		}
+	} else if sh.outbound { // a command importing the outbound functions
+		if err := e.provideABI(ctx, sh); err != nil {
+			return nil, fmt.Errorf("load wasm module %s: provide the wasmworker host module: %w", path, err)
+		}
 	}
 	e.add(m)
 	ok = true
@@ -317,6 +350,12 @@ func checkCommand(cm wazero.CompiledModule, sum *wasmbin.Summary, wasi map[strin
 		mod, name, _ := f.Import()
 		if guarded && mod == guardModule {
 			continue // added by wasmbin.Instrument
+		}
+		if mod == abi.ImportModule {
+			if why, ok := abi.CommandImport(name, f.ParamTypes(), f.ResultTypes()); !ok {
+				problems = append(problems, why)
+			}
+			continue
 		}
 		if mod != wasi_snapshot_preview1.ModuleName {
 			addForeign(mod + "." + name)
@@ -417,7 +456,12 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 			return nil, fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err)
 		}
 	}
-	cm, err := rt.CompileModule(ctx, code)
+	cm, err := e.compileWithin(ctx, rt, path, code, lim.CompileTimeout)
+	var stopped *stoppedCompile
+	if errors.As(err, &stopped) { // over budget, or ctx ended: no fallback
+		ok = stopped.abandoned // then the compile goes on and closes rt when it ends
+		return nil, stopped.err
+	}
 	if err != nil && guard == guardFuel {
 		// The instrumented module does not compile: either the module is
 		// invalid (the retry reports why) or wasmbin.Instrument has a bug.
@@ -452,7 +496,8 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 		}
 	}
 
-	sh := &sharedRT{key: key, rt: rt, cm: cm, isABI: isABI, info: info, refs: 1}
+	sh := &sharedRT{key: key, rt: rt, cm: cm, isABI: isABI, info: info, refs: 1,
+		outbound: abi.ImportsOutbound(cm.ImportedFunctions())}
 	e.putShared(sh)
 	ok = true
 	return sh, nil

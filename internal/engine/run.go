@@ -12,6 +12,8 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmworker/wasmworker/internal/linmem"
 )
 
 // CommandInput is the input of one command-mode run.
@@ -218,12 +220,17 @@ func (m *Module) runCommand(ctx context.Context, in CommandInput) (out *CommandO
 	stdout := &stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
 	stderr := &stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: cancel}
 	var mod api.Module
+	// The instance's linear memory has a mapping of its own, held while the
+	// guest may run: closing the instance gives it back to the system (or,
+	// when small, zeroes it for the next instance; internal/linmem).
+	mem := linmem.New()
 	defer func() {
 		if r := recover(); r != nil {
 			err = &RunError{Kind: Internal, Path: m.path, Stdout: stdout.buf, StderrTail: stderr.lastLines(),
 				Detail: fmt.Sprintf("panic: %v\n%s", r, firstLines(string(debug.Stack()), 12))}
 			out = nil
 		}
+		mem.Release() // the guest no longer runs
 		if mod != nil {
 			_ = mod.Close(context.Background())
 		}
@@ -248,7 +255,7 @@ func (m *Module) runCommand(ctx context.Context, in CommandInput) (out *CommandO
 		}
 	}
 
-	mod, err = m.rt.InstantiateModule(runCtx, m.cm, cfg)
+	mod, err = m.rt.InstantiateModule(mem.Context(runCtx), m.cm, cfg)
 	if err != nil {
 		mod = nil
 		re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}

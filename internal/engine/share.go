@@ -30,6 +30,9 @@ type sharedRT struct {
 	cm    wazero.CompiledModule
 	isABI bool
 	info  abi.Info
+	// outbound: the module imports the outbound HTTP functions, so its
+	// invocations get an outbound.Session.
+	outbound bool
 
 	abiReady bool // the ABI host module is instantiated in rt (Engine.shareMu)
 	refs     int  // Modules using it (Engine.shareMu)

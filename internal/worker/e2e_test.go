@@ -165,6 +165,7 @@ func TestLoadFailuresAreClearAndWorkerLivesOn(t *testing.T) {
 		{"Missing", "gone.wasm\" does not exist"},
 		{"NoStart", "_start"},
 		{"BadImport", "launch_missiles"},
+		{"CmdABIImport", "wasmworker.log; a command module may import only the outbound HTTP functions"},
 		{"AbiV2", "speaks wasmworker ABI version 2; this worker supports version 1 only"},
 	}
 	for _, tt := range tests {

@@ -103,6 +103,10 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 		fn.err = err
 		return fn
 	}
+	if pol.limits.CompileTimeout, err = compileTimeout(); err != nil {
+		fn.err = err
+		return fn
+	}
 	fn.pol = pol
 	spec := engine.FunctionSpec{
 		Function:   invocation.Function{Name: meta.Name},
@@ -115,7 +119,7 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 		spec.Bindings = append(spec.Bindings, invocation.Binding{Name: b.Name, Type: b.Type, Direction: b.Direction, DataType: b.DataType})
 	}
 	if fn.run, err = w.engine.LoadFunction(context.Background(), spec); err != nil {
-		fn.err = err
+		fn.err = nameCompileBudget(err)
 	}
 	return fn
 }

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/wasmworker/wasmworker/internal/engine"
 	"github.com/wasmworker/wasmworker/internal/funcapp"
+	"github.com/wasmworker/wasmworker/internal/outbound"
 )
 
 // SandboxKey is the function.json property holding a function's limits and
@@ -28,6 +30,12 @@ type sandbox struct {
 	Isolate      bool       `json:"isolate"`      // ABI modules: a fresh instance per invocation
 	Env          []string   `json:"env"`          // app settings the guest may read
 	Dirs         []dirGrant `json:"dirs"`         // directories the guest may use
+	// AllowedHosts are the destinations of outbound HTTP requests
+	// (abi/SPEC.md §5.7). Absent: the app setting WASMWORKER_ALLOWED_HOSTS;
+	// an empty list allows nothing whatever the app setting says.
+	AllowedHosts          []string `json:"allowedHosts"`
+	MaxOutboundRequests   int      `json:"maxOutboundRequests"`   // per invocation
+	MaxOutboundResponseMB int      `json:"maxOutboundResponseMB"` // response bodies per invocation
 }
 
 type dirGrant struct {
@@ -55,7 +63,7 @@ func sandboxPolicy(fn *funcapp.Function, appDir string, maxMessage int) (policy,
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&s); err != nil {
-			return policy{}, fmt.Errorf("function.json %q settings: %w (known: memoryMB, timeout, maxOutputMB, maxLogKB, maxInstances, isolate, env, dirs)", SandboxKey, err)
+			return policy{}, fmt.Errorf("function.json %q settings: %w (known: memoryMB, timeout, maxOutputMB, maxLogKB, maxInstances, isolate, env, dirs, allowedHosts, maxOutboundRequests, maxOutboundResponseMB)", SandboxKey, err)
 		}
 	}
 	var p policy
@@ -130,7 +138,51 @@ func sandboxPolicy(fn *funcapp.Function, appDir string, maxMessage int) (policy,
 	if len(p.env) > 0 {
 		p.grants.Env = p.envValues()
 	}
+	if p.grants.Outbound, err = outboundPolicy(s, appDir, mb); err != nil {
+		return p, err
+	}
 	return p, nil
+}
+
+// Where the outbound grant comes from, for the messages guests get.
+const (
+	allowedHostsKey     = `function.json "` + SandboxKey + `": "allowedHosts"`
+	allowedHostsSetting = "WASMWORKER_ALLOWED_HOSTS"
+)
+
+// outboundPolicy resolves the outbound HTTP grant and limits of s against
+// the app settings (abi/SPEC.md §5.7, §7).
+func outboundPolicy(s sandbox, appDir string, mb func(string, int, string) (int, error)) (outbound.Policy, error) {
+	var pol outbound.Policy
+	entries, from := s.AllowedHosts, allowedHostsKey
+	if entries == nil {
+		from = "app setting " + allowedHostsSetting
+		for _, e := range strings.Split(os.Getenv(allowedHostsSetting), ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				entries = append(entries, e)
+			}
+		}
+	}
+	allowed, err := outbound.ParseAllowlist(entries)
+	if err != nil {
+		return pol, fmt.Errorf("%s: %w", from, err)
+	}
+	pol.Allowed, pol.AllowedFrom = allowed, from
+	if pol.MaxRequests, err = mb("maxOutboundRequests", s.MaxOutboundRequests, "WASMWORKER_MAX_OUTBOUND_REQUESTS"); err != nil {
+		return pol, err
+	}
+	respMB, err := mb("maxOutboundResponseMB", s.MaxOutboundResponseMB, "WASMWORKER_MAX_OUTBOUND_RESPONSE_MB")
+	if err != nil {
+		return pol, err
+	}
+	pol.MaxResponseBytes = int64(respMB) << 20
+	if ca := os.Getenv("WASMWORKER_OUTBOUND_CA_FILE"); ca != "" {
+		if !filepath.IsAbs(ca) {
+			ca = filepath.Join(appDir, ca)
+		}
+		pol.CAFile = ca
+	}
+	return pol, nil
 }
 
 // envValues returns the listed variables that are set in the worker's

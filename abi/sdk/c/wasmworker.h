@@ -42,7 +42,8 @@ enum ww_source {
 enum ww_error {
   WW_E_NOT_FOUND = -1, WW_E_BAD_SOURCE = -2, WW_E_MEMORY = -3, WW_E_BAD_TYPE = -4,
   WW_E_BAD_UTF8 = -5, WW_E_BAD_JSON = -6, WW_E_NOT_OUTPUT = -7, WW_E_NO_HTTP = -8,
-  WW_E_LIMIT = -9, WW_E_NO_INVOCATION = -10, WW_E_BAD_VALUE = -11, WW_E_UNSUPPORTED = -12
+  WW_E_LIMIT = -9, WW_E_NO_INVOCATION = -10, WW_E_BAD_VALUE = -11, WW_E_UNSUPPORTED = -12,
+  WW_E_DENIED = -13, WW_E_HTTP_FAILED = -14, WW_E_BAD_HANDLE = -15
 };
 
 /* Log levels (RpcLog.Level). */
@@ -79,6 +80,13 @@ WW_IMPORT("http_header") int32_t ww_abi_http_header(const char *name, size_t nam
 WW_IMPORT("http_cookie") int32_t ww_abi_http_cookie(const char *cookie, size_t len);
 WW_IMPORT("http_body") int32_t ww_abi_http_body(int32_t type, const void *data, size_t len);
 WW_IMPORT("log") int32_t ww_abi_log(int32_t level, const char *msg, size_t len);
+/* Outbound HTTP (SPEC.md §5.7). */
+WW_IMPORT("outbound_send") int32_t ww_abi_outbound_send(const char *head, size_t head_len, const void *body, size_t body_len);
+WW_IMPORT("outbound_status") int32_t ww_abi_outbound_status(int32_t handle);
+WW_IMPORT("outbound_headers") int64_t ww_abi_outbound_headers(int32_t handle, void *buf, size_t buf_len);
+WW_IMPORT("outbound_read") int32_t ww_abi_outbound_read(int32_t handle, void *buf, size_t buf_len);
+WW_IMPORT("outbound_close") int32_t ww_abi_outbound_close(int32_t handle);
+WW_IMPORT("outbound_error") int64_t ww_abi_outbound_error(void *buf, size_t buf_len);
 #undef WW_IMPORT
 
 /* ---- reading ---- */
@@ -110,6 +118,39 @@ int ww_http_body_str(const char *s);
 int ww_log(int level, const char *msg);
 int ww_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ww_set_error(const char *msg);
+
+/* ---- outbound HTTP (SPEC.md §5.7) ----
+ * The host sends the request only to a destination the function's grant
+ * allows (function.json "wasmworker": {"allowedHosts": [...]}), follows
+ * redirects, and sets Host, Content-Length and the other hop-by-hop headers.
+ * On failure the functions return WW_E_DENIED, WW_E_LIMIT, WW_E_HTTP_FAILED,
+ * WW_E_BAD_VALUE ... and ww_outbound_error() says why, naming the URL. */
+typedef struct {
+  int32_t handle;      /* the host's handle; 0 once the response is released */
+  int status;          /* status code, e.g. 200 */
+  const char *headers; /* "Name: value\n" per header value, names canonical and sorted */
+  size_t headers_len;
+} ww_response;
+
+/* Sends a request and waits for the response's status and headers. headers
+ * is a NULL-terminated array of "Name: value" strings (NULL for none); body
+ * is body_len bytes (NULL, 0 for none). On success (0) *out holds the open
+ * response: read its body, then release it with ww_response_close. */
+int ww_fetch(const char *method, const char *url, const char *const *headers,
+             const void *body, size_t body_len, ww_response *out);
+/* Reads the next at most cap bytes of the body into buf: returns how many
+ * (> 0), 0 at the end (the response is then released), or a WW_E_* code. */
+int ww_response_read(ww_response *r, void *buf, size_t cap);
+/* Reads the rest of the body into *out (WW_BYTES, NUL-terminated, valid until
+ * the invocation ends) and releases the response. */
+int ww_response_body(ww_response *r, ww_value *out);
+/* The value of response header name (case-insensitive), several values
+ * joined with ", "; "" when absent. Valid after ww_response_close too. */
+const char *ww_response_header(const ww_response *r, const char *name);
+/* Releases the response (the host also does when the invocation ends). */
+int ww_response_close(ww_response *r);
+/* Why the last outbound call of this invocation failed ("" if none did). */
+const char *ww_outbound_error(void);
 
 /* Runs handler as the body of an entry point: returns its status (0 = ok;
  * non-zero = failure, with the message of ww_set_error) and frees the

@@ -15,6 +15,16 @@
 //		return wasmworker.WriteString("Hello, " + wasmworker.Query("name"))
 //	}
 //
+// Outbound HTTP requests (SPEC.md §5.7) go through net/http's client once
+// the function imports the sub-package outbound, which installs the host's
+// transport as http.DefaultTransport:
+//
+//	import _ "github.com/wasmworker/wasmworker/abi/sdk/go/outbound"
+//
+// It is a separate import because net/http makes a module about 3× larger
+// (2.7 MB to 8 MB) and slower to compile, a cost that functions which never
+// call out should not pay.
+//
 // The functions of this package are only meaningful while an entry point
 // runs. They are not safe for concurrent use from several goroutines (an
 // instance serves one invocation at a time).

@@ -1,7 +1,8 @@
 //! Rust SDK of the wasmworker guest ABI v1 (`abi/SPEC.md`): read the
 //! bindings of an Azure Functions invocation, write its outputs and HTTP
-//! response, and log, through the worker's host imports. Standard library
-//! only; builds with Debian's rustc 1.63 for `wasm32-wasi`.
+//! response, log, and send HTTP requests ([`outbound`]), through the
+//! worker's host imports. Standard library only; builds with Debian's rustc
+//! 1.63 for `wasm32-wasi`.
 //!
 //! A function is an exported entry point of type `() -> i32` that runs a
 //! handler with [`run`]:
@@ -54,8 +55,16 @@ pub mod raw {
         pub fn http_cookie(cookie: *const u8, len: usize) -> i32;
         pub fn http_body(ty: u32, data: *const u8, len: usize) -> i32;
         pub fn log(level: i32, msg: *const u8, len: usize) -> i32;
+        pub fn outbound_send(head: *const u8, head_len: usize, body: *const u8, body_len: usize) -> i32;
+        pub fn outbound_status(handle: i32) -> i32;
+        pub fn outbound_headers(handle: i32, buf: *mut u8, buf_len: usize) -> i64;
+        pub fn outbound_read(handle: i32, buf: *mut u8, buf_len: usize) -> i32;
+        pub fn outbound_close(handle: i32) -> i32;
+        pub fn outbound_error(buf: *mut u8, buf_len: usize) -> i64;
     }
 }
+
+pub mod outbound;
 
 /// The version marker (SPEC.md §2.1); the host never calls it.
 #[no_mangle]
@@ -129,6 +138,12 @@ impl Type {
 }
 
 /// An error code returned by the host (SPEC.md §6).
+///
+/// An [`outbound::Error`] converts into an `Error` with its code, so `?`
+/// works in a handler returning [`Result`]. Its message, which names the URL
+/// and what refused it, is kept: while the handler given to [`run`] runs, an
+/// `Error` of that code displays the message of the outbound error last
+/// converted, so the invocation's failure message is the host's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error(pub i32);
 
@@ -145,27 +160,59 @@ impl Error {
     pub const NO_INVOCATION: Error = Error(-10);
     pub const BAD_VALUE: Error = Error(-11);
     pub const UNSUPPORTED: Error = Error(-12);
+    pub const DENIED: Error = Error(-13);
+    pub const HTTP_FAILED: Error = Error(-14);
+    pub const BAD_HANDLE: Error = Error(-15);
+}
+
+thread_local! {
+    // The code and message of the outbound error last converted into an
+    // Error (see Error); cleared by run.
+    static DETAIL: RefCell<Option<(i32, String)>> = const { RefCell::new(None) };
+}
+
+impl From<outbound::Error> for Error {
+    fn from(e: outbound::Error) -> Error {
+        let code = e.code();
+        DETAIL.with(|d| *d.borrow_mut() = Some((code, e.to_string())));
+        Error(code)
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self.0 {
-            -1 => "not found",
-            -2 => "unknown source or name",
-            -3 => "buffer outside memory",
-            -4 => "type not allowed here",
-            -5 => "text is not valid UTF-8",
-            -6 => "invalid JSON",
-            -7 => "not an output binding of this function",
-            -8 => "no HTTP request or http output binding",
-            -9 => "per-invocation limit reached",
-            -10 => "no invocation in progress",
-            -11 => "invalid argument",
-            -12 => "not supported by ABI v1",
-            n => return write!(f, "wasmworker: error {}", n),
-        };
-        write!(f, "wasmworker: {}", text)
+        let detail = DETAIL.with(|d| match &*d.borrow() {
+            Some((code, msg)) if *code == self.0 => Some(msg.clone()),
+            _ => None,
+        });
+        match (detail, code_text(self.0)) {
+            (Some(msg), _) => f.write_str(&msg),
+            (None, Some(text)) => write!(f, "wasmworker: {}", text),
+            (None, None) => write!(f, "wasmworker: error {}", self.0),
+        }
     }
+}
+
+/// The meaning of an error code, `None` for a code this SDK does not know.
+fn code_text(code: i32) -> Option<&'static str> {
+    Some(match code {
+        -1 => "not found",
+        -2 => "unknown source or name",
+        -3 => "buffer outside memory",
+        -4 => "type not allowed here",
+        -5 => "text is not valid UTF-8",
+        -6 => "invalid JSON",
+        -7 => "not an output binding of this function",
+        -8 => "no HTTP request or http output binding",
+        -9 => "per-invocation limit reached",
+        -10 => "no invocation in progress",
+        -11 => "invalid argument",
+        -12 => "not supported by ABI v1",
+        -13 => "outbound request denied",
+        -14 => "outbound request failed",
+        -15 => "not an open outbound response",
+        _ => return None,
+    })
 }
 
 impl std::error::Error for Error {}
@@ -427,11 +474,15 @@ pub fn set_error(msg: &str) {
 /// invocation's failure message. (A panic aborts: a trap, after which the
 /// worker discards the instance.)
 pub fn run<E: fmt::Display>(handler: impl FnOnce() -> std::result::Result<(), E>) -> i32 {
-    match handler() {
+    let clear = || DETAIL.with(|d| d.borrow_mut().take());
+    clear();
+    let status = match handler() {
         Ok(()) => 0,
         Err(e) => {
             set_error(&e.to_string());
             1
         }
-    }
+    };
+    clear();
+    status
 }
