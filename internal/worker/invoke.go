@@ -54,12 +54,12 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	w.invWG.Add(1)
 	w.invMu.Unlock()
 
-	go func() {
+	w.runner.run(func() {
 		defer w.invWG.Done()
 		resp := w.invoke(ctx, req)
 		cancel(nil)
 		w.finish(inv, resp)
-	}()
+	})
 }
 
 // finish sends the invocation's response unless one was already sent, and

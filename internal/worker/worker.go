@@ -108,6 +108,7 @@ type Worker struct {
 	draining bool
 	invWG    sync.WaitGroup
 	runSem   chan struct{} // one token per running guest (Options.MaxRunning)
+	runner   *runner       // the goroutines invocations run on
 
 	lastHealth atomic.Int64 // unix ns of the last health log
 
@@ -141,6 +142,7 @@ func Run(ctx context.Context, opts Options) error {
 		inflight:   map[string]*running{},
 		loadSem:    make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
 		runSem:     make(chan struct{}, cmp.Or(max(opts.MaxRunning, 0), DefaultMaxRunning())),
+		runner:     newRunner(),
 		terminated: make(chan struct{}),
 	}
 	if wd, err := os.Getwd(); err == nil {
