@@ -106,6 +106,15 @@ func Check(cm wazero.CompiledModule, provided ...string) (Info, error) {
 			errs = append(errs, fmt.Sprintf("it imports %s.%s; only wasi_snapshot_preview1 and %s are provided", mod, name, ImportModule))
 		}
 	}
+	// A command's entry points run before its runtime started: Go's
+	// wasmexport functions then trap ("wasmexport function called before
+	// runtime initialization"), C's constructors never ran.
+	_, hasStart := exports["_start"]
+	if _, hasInit := exports["_initialize"]; hasStart && !hasInit {
+		errs = append(errs, "it was built as a WASI command (it exports _start and no _initialize), but an ABI module is a reactor "+
+			"whose runtime _initialize starts: rebuild it as one (Go: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared; "+
+			"C: clang -mexec-model=reactor; Rust: --crate-type cdylib)")
+	}
 	if len(errs) > 0 {
 		return info, fmt.Errorf("invalid wasmworker ABI v%d module: %s", Version, strings.Join(errs, "; "))
 	}

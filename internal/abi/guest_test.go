@@ -53,6 +53,8 @@ func TestCheckRejects(t *testing.T) {
 			"imports wasmworker.teleport, which ABI v1 does not define", false, ""},
 		{"wrong signature", encodeModule([]testImport{{"wasmworker", "log", testFunc{params: []api.ValueType{i32, i32}}}}, []testExport{version}, true),
 			"imports wasmworker.log as (i32, i32) -> (), but ABI v1 defines it as (i32, i32, i32) -> (i32)", false, ""},
+		{"built as a command", encodeModule(nil, []testExport{version, {"_start", void}, {"run", entry}}, true),
+			"built as a WASI command (it exports _start and no _initialize)", false, ""},
 		{"env import", encodeModule([]testImport{{"env", "abort", void}}, []testExport{version}, true),
 			"imports env.abort; only wasi_snapshot_preview1 and wasmworker are provided", false, ""},
 		{"ok", encodeModule([]testImport{{"wasmworker", "log", logSig}}, []testExport{

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+	"github.com/wasmworker/wasmworker/internal/wasmbuild"
 )
 
 // TestABIExamples runs the ABI v1 example of every SDK (examples-wasm/abi)
@@ -103,3 +105,31 @@ func bodyBytes(h *rpc.RpcHttp) []byte {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestABIModuleBuiltAsCommand loads the Go ABI example built without
+// -buildmode=c-shared: the load fails, by name, saying how to rebuild it,
+// instead of every invocation trapping in the Go runtime.
+func TestABIModuleBuiltAsCommand(t *testing.T) {
+	app := t.TempDir()
+	if err := os.CopyFS(app, os.DirFS(filepath.Join(abiApps, "go"))); err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := wasmbuild.Go(filepath.Join("..", "..", "examples-wasm", "abi", "go"), wasmbuild.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "functions.wasm"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startWorker(t, app)
+	h.initWorker()
+	_, resp := h.load("HttpHello")
+	msg := resp.GetResult().GetException().GetMessage()
+	if resp.GetResult().GetStatus() != rpc.StatusResult_Failure || !strings.Contains(msg, "HttpHello") || !strings.Contains(msg, "-buildmode=c-shared") {
+		t.Errorf("load: %v; want a failure naming the function and how to rebuild", resp.GetResult())
+	}
+}
