@@ -17,6 +17,13 @@
 //	                       80 % of the container's (cgroup) memory limit, if any
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
 //	WASMWORKER_MAX_RUNNING guests running at once (default 4 per core); more invocations wait
+//	WASMWORKER_COMPILE_TIMEOUT  how long a load waits for its module to compile (Go duration or
+//	                       seconds; default 60 s)
+//	WASMWORKER_IDLE_RELEASE  release a module's compiled code after it served no invocation for
+//	                       this long (Go duration; default 5m; "off" keeps it); it compiles again,
+//	                       from the cache, on its next invocation
+//	WASMWORKER_ALLOWED_HOSTS, WASMWORKER_OUTBOUND_CA_FILE, WASMWORKER_MAX_OUTBOUND_REQUESTS,
+//	WASMWORKER_MAX_OUTBOUND_RESPONSE_MB  outbound HTTP of guests (abi/SPEC.md §5.7)
 //	WASMWORKER_BENCH_ECHO  "1": answer invocations without running any wasm (the benchmarks' baseline)
 package main
 

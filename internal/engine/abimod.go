@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/wasmworker/wasmworker/internal/abi"
 )
@@ -28,31 +26,10 @@ func (m Mode) String() string {
 	return "command"
 }
 
-// abiModule is the ABI side of a Module.
+// abiModule is the ABI side of a Module: its entry points (its pool of
+// warm instances is part of the live module, lazy.go).
 type abiModule struct {
 	info abi.Info
-	pool *abi.Pool
-}
-
-// initABI provides the ABI host module in m's runtime and makes the
-// instance pool.
-func (m *Module) initABI(ctx context.Context, info abi.Info) error {
-	if err := m.engine.provideABI(ctx, m.share); err != nil {
-		return fmt.Errorf("provide the wasmworker ABI host module: %w", err)
-	}
-	cfg := abi.ModuleConfig()
-	if fc := m.grants.fsConfig(); fc != nil {
-		cfg = cfg.WithFSConfig(fc)
-	}
-	for _, k := range slices.Sorted(maps.Keys(m.grants.Env)) {
-		cfg = cfg.WithEnv(k, m.grants.Env[k])
-	}
-	m.abi = &abiModule{info: info, pool: abi.NewPool(m.rt, m.cm, abi.PoolConfig{
-		MaxInstances: m.lim.MaxInstances,
-		Isolate:      m.lim.Isolate,
-		ModuleConfig: cfg,
-	})}
-	return nil
 }
 
 // Mode reports whether m is a WASI command or an ABI module.
@@ -95,7 +72,7 @@ func (m *Module) Invoke(ctx context.Context, entry string, inv *abi.Invocation) 
 		return rerr
 	}
 	defer adm.release()
-	err := m.abi.pool.Invoke(ctx, entry, inv)
+	err := adm.live.pool.Invoke(ctx, entry, inv)
 	if err == nil {
 		if re := m.overdue(ctx, budget); re != nil {
 			re.Detail = "entry point " + entry + ": " + re.Detail

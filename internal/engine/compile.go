@@ -57,6 +57,7 @@ func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, path stri
 		done      = make(chan result, 1)
 	)
 	e.compiles.Add(1)
+	e.compileCount.Add(1)
 	go func() {
 		defer e.compiles.Done()
 		defer func() { <-e.compileSlots }()

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -23,6 +25,13 @@ type Config struct {
 	CacheDir string
 	// Logger receives warnings; nil means slog.Default().
 	Logger *slog.Logger
+	// IdleRelease is how long a materialized module stays so after its last
+	// invocation before its compiled code and warm instances are released
+	// (lazy.go); its next invocation compiles it again, from the on-disk
+	// cache. 0 means $WASMWORKER_IDLE_RELEASE (a duration, or "off"), else
+	// DefaultIdleRelease; negative disables it. Without an on-disk cache
+	// modules are never released.
+	IdleRelease time.Duration
 }
 
 // DefaultCacheDir returns $WASMWORKER_CACHE_DIR if set, else
@@ -44,7 +53,10 @@ func DefaultCacheDir() string {
 type Engine struct {
 	cache    wazero.CompilationCache
 	cacheDir string // "" when the cache is in memory only
-	log      *slog.Logger
+	// recordDir holds the validated-module records (lazy.go); "" when the
+	// cache is in memory only.
+	recordDir string
+	log       *slog.Logger
 
 	// life is held for reading by Load while it uses the cache, and for
 	// writing by Close, so that the cache is never used after it is closed.
@@ -66,6 +78,14 @@ type Engine struct {
 
 	compileSlots chan struct{}  // one token per compile running, one per CPU (compile.go)
 	compiles     sync.WaitGroup // compiles running, those whose load gave up included
+
+	stopIdle chan struct{} // closed by Close to stop the idle releaser (lazy.go)
+
+	// Counters for tests: wazero compiles started, loads answered lazily,
+	// module files read and hashed.
+	compileCount atomic.Int64
+	lazyLoads    atomic.Int64
+	fileHashes   atomic.Int64
 }
 
 // NewEngine returns an Engine. A cache directory that cannot be used is not
@@ -82,7 +102,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if dir != CacheOff {
 		c, err := wazero.NewCompilationCacheWithDir(dir)
 		if err == nil {
-			e.cache, e.cacheDir = c, dir
+			e.cache, e.cacheDir, e.recordDir = c, dir, filepath.Join(dir, "validated")
 		} else {
 			_ = c.Close(context.Background())
 			e.log.Warn("wasm compilation cache directory unusable; compiled code is kept in memory only",
@@ -91,6 +111,14 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	if e.cache == nil {
 		e.cache = wazero.NewCompilationCache()
+	}
+	idle, err := idleRelease(cfg)
+	if err != nil {
+		e.log.Warn("invalid idle release setting; using the default", "error", err, "default", idle)
+	}
+	if idle > 0 && e.cacheDir != "" {
+		e.stopIdle = make(chan struct{})
+		go e.idleReleaser(idle, e.stopIdle)
 	}
 	return e, nil
 }
@@ -108,6 +136,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.life.Unlock()
 	if wasClosed {
 		return nil
+	}
+	if e.stopIdle != nil {
+		close(e.stopIdle)
 	}
 	e.mu.Lock()
 	mods := make([]*Module, 0, len(e.modules))

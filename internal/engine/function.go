@@ -40,7 +40,7 @@ type Function struct {
 // executor runs one invocation of one guest kind, after Function.Invoke has
 // admitted it. Every failure it returns is a *RunError.
 type executor interface {
-	invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error)
+	invoke(ctx context.Context, lv *liveModule, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error)
 }
 
 // LoadFunction loads the module of spec and picks the executor of its kind
@@ -52,7 +52,7 @@ func (e *Engine) LoadFunction(ctx context.Context, spec FunctionSpec) (*Function
 		return nil, err
 	}
 	f := &Function{fn: spec.Function, mod: mod}
-	if mod.share.outbound {
+	if mod.outbound {
 		// One client per function: its grant, and connections kept for
 		// its later invocations.
 		if f.out, err = outbound.NewClient(spec.Grants.Outbound, outbound.Options{}); err != nil {
@@ -112,7 +112,7 @@ func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf fun
 		defer s.Close()
 		ctx = outbound.WithSession(ctx, s)
 	}
-	res, err = f.exec.invoke(ctx, req, logf)
+	res, err = f.exec.invoke(ctx, adm.live, req, logf)
 	var re *RunError
 	// A success, or a command's output cut short, after the deadline is the
 	// deadline's failure.
@@ -156,9 +156,11 @@ func (m *Module) overdue(ctx context.Context, budget time.Duration) *RunError {
 
 func discardLog(invocation.Log) {}
 
-// admit applies Limits.Timeout on top of ctx's deadline and takes one of the
-// module's instance slots, waiting while all are busy until ctx ends. It is
-// the one place where both limits are enforced, for both guest kinds.
+// admit applies Limits.Timeout on top of ctx's deadline, takes one of the
+// module's instance slots, waiting while all are busy until ctx ends, and
+// holds the module's compiled code for the invocation, materializing a lazy
+// module. It is the one place where both limits are enforced, for both
+// guest kinds.
 func (m *Module) admit(ctx context.Context) (_ context.Context, a admission, _ *RunError) {
 	if m.closed.Load() {
 		return ctx, a, &RunError{Kind: Instantiate, Path: m.path, Detail: "the module was closed"}
@@ -178,6 +180,16 @@ func (m *Module) admit(ctx context.Context) (_ context.Context, a admission, _ *
 		return ctx, a, err
 	}
 	a.m = m
+	// A lazy module is compiled here, on its first invocation (lazy.go).
+	lv, err := m.use(ctx)
+	if err != nil {
+		a.release()
+		if err.Kind == DeadlineExceeded {
+			err.Deadline = a.budget
+		}
+		return ctx, admission{}, err
+	}
+	a.live = lv
 	return ctx, a, nil
 }
 
@@ -185,11 +197,15 @@ func (m *Module) admit(ctx context.Context) (_ context.Context, a admission, _ *
 // admitting allocates nothing beyond a Timeout's context.
 type admission struct {
 	m      *Module
+	live   *liveModule // the module's compiled code, held until release
 	cancel context.CancelFunc
 	budget time.Duration // the time the invocation has (0: no deadline)
 }
 
 func (a admission) release() {
+	if a.live != nil {
+		a.m.done()
+	}
 	if a.m != nil {
 		a.m.release()
 	}
@@ -206,12 +222,12 @@ type commandExecutor struct {
 	env map[string]string
 }
 
-func (x *commandExecutor) invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
+func (x *commandExecutor) invoke(ctx context.Context, lv *liveModule, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
 	stdin, err := customhandler.EncodeRequest(x.fn, req, time.Now().UTC(), uuid.NewString())
 	if err != nil {
 		return nil, &RunError{Kind: InvalidInput, Path: x.mod.path, Detail: err.Error()}
 	}
-	out, err := x.mod.runCommand(ctx, CommandInput{
+	out, err := x.mod.runCommand(ctx, lv, CommandInput{
 		Stdin:  stdin,
 		Env:    x.env,
 		Stderr: func(line string) { logf(invocation.Log{Level: invocation.LevelInformation, Message: line}) },
@@ -280,9 +296,9 @@ type abiExecutor struct {
 	bindings []invocation.Binding
 }
 
-func (x *abiExecutor) invoke(ctx context.Context, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
+func (x *abiExecutor) invoke(ctx context.Context, lv *liveModule, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
 	inv := abi.NewInvocation(req, x.bindings)
-	callErr := x.mod.abi.pool.Invoke(ctx, x.entry, inv)
+	callErr := lv.pool.Invoke(ctx, x.entry, inv)
 	outputs, ret, logs, err := inv.Result()
 	if err == nil && callErr != nil {
 		err = callErr

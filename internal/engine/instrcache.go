@@ -32,26 +32,13 @@ type instrKey struct {
 
 // instrumented returns bin instrumented for the deadline guard. Rewriting a
 // large module costs about as much as compiling it from the cache (a 2.7 MB
-// Go module: ~40 ms), so the result is kept in memory for every function that
-// loads the same module and, when the Engine has a disk cache, on disk for
-// the next worker process. sum is the SHA-256 of bin; tables bounds its
+// Go module: ~40 ms), so the result is kept on disk, for every later load
+// and materialization (lazy.go) in this worker process and the next, when
+// the Engine has a disk cache, and else in memory. sum is the SHA-256 of bin; tables bounds its
 // tables (a *wasmbin.TableLimitError when they are above it).
 func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimits) ([]byte, error) {
 	key := instrKey{sum: sum, tables: tables}
-	e.instrMu.Lock()
-	code, ok := e.instr[key]
-	e.instrMu.Unlock()
-	if ok {
-		return code, nil
-	}
-	var file string
-	if e.cacheDir != "" {
-		name := fmt.Sprintf("%s-tables-%d-%d.wasm", hex.EncodeToString(sum[:]), tables.MaxEntries, tables.MaxTables)
-		file = filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), name)
-		if b, err := os.ReadFile(file); err == nil {
-			code = b
-		}
-	}
+	code, file := e.cachedInstrumented(sum, tables)
 	if code == nil {
 		var err error
 		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables, Code: codeLimits})
@@ -62,13 +49,36 @@ func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimi
 			e.store(file, code)
 		}
 	}
-	e.instrMu.Lock()
-	if e.instr == nil {
-		e.instr = map[instrKey][]byte{}
+	if file == "" { // with a disk cache, the next use reads the file instead of keeping the bytes
+		e.instrMu.Lock()
+		if e.instr == nil {
+			e.instr = map[instrKey][]byte{}
+		}
+		e.instr[key] = code
+		e.instrMu.Unlock()
 	}
-	e.instr[key] = code
-	e.instrMu.Unlock()
 	return code, nil
+}
+
+// cachedInstrumented returns the instrumented code of the module whose
+// SHA-256 is sum, from memory or the disk cache, or nil; and the file it is
+// cached in ("" without a disk cache). A lazy module is compiled from it
+// (lazy.go), without reading its own file.
+func (e *Engine) cachedInstrumented(sum [32]byte, tables wasmbin.TableLimits) (code []byte, file string) {
+	e.instrMu.Lock()
+	code, ok := e.instr[instrKey{sum: sum, tables: tables}]
+	e.instrMu.Unlock()
+	if ok {
+		return code, ""
+	}
+	if e.cacheDir != "" {
+		name := fmt.Sprintf("%s-tables-%d-%d.wasm", hex.EncodeToString(sum[:]), tables.MaxEntries, tables.MaxTables)
+		file = filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), name)
+		if b, err := os.ReadFile(file); err == nil {
+			code = b
+		}
+	}
+	return code, file
 }
 
 // store writes a cache file atomically (write then rename), so a reader

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,8 +82,9 @@ type Limits struct {
 	// more fails to load; a table.grow beyond it returns -1. Each entry
 	// costs 8 bytes of host memory, outside MemoryPages.
 	MaxTableEntries int
-	// CompileTimeout bounds the time Load waits for wazero to compile the
-	// module (default DefaultCompileTimeout), not counting the wait for a
+	// CompileTimeout bounds the time Load (or the first invocation of a
+	// module loaded lazily) waits for wazero to compile the module
+	// (default DefaultCompileTimeout), not counting the wait for a
 	// compile slot (one per CPU). A load that takes longer fails with a
 	// *CompileBudgetError; the compile, which cannot be interrupted, ends
 	// in the background.
@@ -134,23 +136,34 @@ func (l Limits) tableLimits() wasmbin.TableLimits {
 	return wasmbin.TableLimits{MaxEntries: uint32(l.MaxTableEntries), MaxTables: maxTables}
 }
 
-// Module is a compiled WASI command with its limits. It is safe for
-// concurrent use: many RunCommand calls may run at once, each in its own
-// instance.
+// Module is a WASI command or ABI module with its limits, checked at load.
+// It is safe for concurrent use: many RunCommand calls may run at once,
+// each in its own instance. Its compiled code is held only while it is
+// materialized (lazy.go): from a full load, or from its first invocation
+// when it was loaded from a validated-module record, until it stays idle.
 type Module struct {
-	engine *Engine
-	path   string
-	lim    Limits
-	grants Grants
-	guard  guardMode
-	slots  chan struct{} // one token per running instance, cap lim.MaxInstances
-	rt     wazero.Runtime
-	cm     wazero.CompiledModule
-	base   wazero.ModuleConfig
-	hasMem bool // whether instances have a linear memory
-	closed atomic.Bool
-	share  *sharedRT  // the runtime and compiled code, shared with other Modules of the same bytes
-	abi    *abiModule // set for ABI modules (abimod.go); nil for commands
+	engine   *Engine
+	path     string
+	sum      [32]byte // SHA-256 of the file checked at load
+	lim      Limits
+	grants   Grants
+	guard    guardMode     // the guard it runs with
+	slots    chan struct{} // one token per running instance, cap lim.MaxInstances
+	base     wazero.ModuleConfig
+	hasMem   bool // whether instances have a linear memory
+	outbound bool // it imports the outbound HTTP functions
+	lazy     bool // loaded from a validated-module record, without compiling
+	closed   atomic.Bool
+	abi      *abiModule // set for ABI modules (abimod.go); nil for commands
+
+	// useMu is held for reading by each invocation while it uses live, and
+	// for writing by the idle release; matMu serializes materializing with
+	// Close (lazy.go).
+	useMu   sync.RWMutex
+	matMu   sync.Mutex
+	live    atomic.Pointer[liveModule] // nil while lazy
+	matErr  error                      // why materializing failed (matMu)
+	lastUse atomic.Int64               // Unix nanoseconds of the last invocation's end
 }
 
 // Path returns the path the module was loaded from.
@@ -170,10 +183,13 @@ func (m *Module) Close(ctx context.Context) error {
 		return nil
 	}
 	m.engine.remove(m)
-	if m.abi != nil {
-		_ = m.abi.pool.Close(ctx)
+	m.matMu.Lock() // a materialize under way ends first
+	lv := m.live.Swap(nil)
+	m.matMu.Unlock()
+	if lv == nil {
+		return nil
 	}
-	if err := m.engine.releaseShared(m.share); err != nil {
+	if err := lv.drop(ctx, m.engine); err != nil {
 		return fmt.Errorf("close wasm module %s: %w", m.path, err)
 	}
 	return nil
@@ -181,7 +197,9 @@ func (m *Module) Close(ctx context.Context) error {
 
 // Load reads the module at path, compiles it (once: the compiled code is
 // kept in the Engine's cache, on disk unless disabled) and checks that it is
-// a WASI command this package can run within lim. Its instances get no
+// a WASI command this package can run within lim. A module that an earlier
+// Load with the same bytes and limits validated (lazy.go) is neither read
+// nor compiled: its first invocation compiles it. Its instances get no
 // capabilities beyond those listed on Grants. Every error names the file
 // and says what to change.
 func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, error) {
@@ -203,9 +221,19 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if err != nil {
 		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
 	}
-	bin, hash, err := e.readModule(path)
+	bin, hash, err := e.readModule(path, false)
 	if err != nil {
 		return nil, err
+	}
+	reqGuard := guard
+	recFile := e.recordFile(hash, lim.MemoryPages, reqGuard, lim.tableLimits())
+	if rec := e.readRecord(recFile, hash); rec != nil {
+		return e.loadLazy(path, hash, lim, g, rec)
+	}
+	if bin == nil { // the hash was remembered: read the bytes now
+		if bin, hash, err = e.readModule(path, true); err != nil {
+			return nil, err
+		}
 	}
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
@@ -267,6 +295,7 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 			}
 		}
 	}
+	bin = nil // not needed any more: only code is compiled
 	key := shareKey{sum: hash, pages: lim.MemoryPages, guard: guard, tables: tabLim}
 	unlock := e.lockKey(key) // loads of the same module wait for the first compile and share it
 	sh := e.takeShared(key)
@@ -279,20 +308,33 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 			return nil, err
 		}
 		if sh.fallback != nil { // compiled with the slower guard instead
+			e.writeRecord(recFile, sh.fallback.record())
 			return sh.fallback, nil
 		}
 	}
-	rt, cm := sh.rt, sh.cm
-	ok := false
-	defer func() {
-		if !ok {
-			e.releaseShared(sh)
-		}
-	}()
+	code = nil
 
-	m := &Module{engine: e, path: path, lim: lim, grants: g, guard: guard, rt: rt, cm: cm, share: sh,
-		slots:  make(chan struct{}, lim.MaxInstances),
-		hasMem: len(cm.ExportedMemories()) > 0 || len(cm.ImportedMemories()) > 0 || (sum != nil && sum.HasMemory)}
+	m := e.newModule(path, hash, lim, g, guard)
+	m.hasMem = len(sh.cm.ExportedMemories()) > 0 || len(sh.cm.ImportedMemories()) > 0 || (sum != nil && sum.HasMemory)
+	m.outbound = sh.outbound
+	if sh.isABI {
+		m.abi = &abiModule{info: sh.info}
+	}
+	lv, err := m.newLive(ctx, sh)
+	if err != nil {
+		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
+	}
+	m.live.Store(lv)
+	m.lastUse.Store(time.Now().UnixNano())
+	e.add(m)
+	e.writeRecord(recFile, m.record())
+	return m, nil
+}
+
+// newModule returns a Module without its kind and live part.
+func (e *Engine) newModule(path string, sum [32]byte, lim Limits, g Grants, guard guardMode) *Module {
+	m := &Module{engine: e, path: path, sum: sum, lim: lim, grants: g, guard: guard,
+		slots: make(chan struct{}, lim.MaxInstances)}
 	m.base = wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions(). // RunCommand calls _start itself, to tell instantiation errors from guest failures
@@ -303,17 +345,24 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	if fc := g.fsConfig(); fc != nil {
 		m.base = m.base.WithFSConfig(fc)
 	}
-	if sh.isABI {
-		if err := m.initABI(ctx, sh.info); err != nil {
-			return nil, fmt.Errorf("load wasm module %s: %w", path, err)
-		}
-	} else if sh.outbound { // a command importing the outbound functions
-		if err := e.provideABI(ctx, sh); err != nil {
-			return nil, fmt.Errorf("load wasm module %s: provide the wasmworker host module: %w", path, err)
-		}
+	return m
+}
+
+// loadLazy returns a lazy Module for a module validated before (rec): it
+// compiles nothing; its first invocation does (Module.materialize).
+func (e *Engine) loadLazy(path string, sum [32]byte, lim Limits, g Grants, rec *validRecord) (*Module, error) {
+	e.life.RLock()
+	defer e.life.RUnlock()
+	if e.closed {
+		return nil, fmt.Errorf("load wasm module %s: engine is closed", path)
+	}
+	m := e.newModule(path, sum, lim, g, rec.Guard)
+	m.lazy, m.hasMem, m.outbound = true, rec.HasMemory, rec.Outbound
+	if rec.ABI {
+		m.abi = &abiModule{info: rec.Info}
 	}
 	e.add(m)
-	ok = true
+	e.lazyLoads.Add(1)
 	return m, nil
 }
 
@@ -434,7 +483,10 @@ func pagesString(pages uint64) string {
 // tableErr, when set, says why code's tables could not be bounded: code is
 // then compiled only to report why it is invalid, and refused if it is not.
 func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *wasmbin.Summary, scanErr, tableErr error, lim Limits, g Grants, guard guardMode, key shareKey) (*sharedRT, error) {
-	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
+	rt, wasiFuncs, err := e.newRuntime(ctx, path, lim, guard)
+	if err != nil {
+		return nil, err
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -443,18 +495,6 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 	}()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
-	}
-	wasi, err := wasi_snapshot_preview1.NewBuilder(rt).Compile(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load wasm module %s: compile WASI host module: %w", path, err)
-	}
-	if _, err := rt.InstantiateModule(ctx, wasi, wazero.NewModuleConfig()); err != nil {
-		return nil, fmt.Errorf("load wasm module %s: instantiate WASI host module: %w", path, err)
-	}
-	if guard == guardFuel {
-		if err := instantiateGuard(ctx, rt); err != nil {
-			return nil, fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err)
-		}
 	}
 	cm, err := e.compileWithin(ctx, rt, path, code, lim.CompileTimeout)
 	var stopped *stoppedCompile
@@ -491,7 +531,7 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 	case !errors.Is(abiErr, abi.ErrNotABI):
 		return nil, fail("cannot be loaded: %v", abiErr)
 	default:
-		if problems := checkCommand(cm, sum, wasi.ExportedFunctions(), guard == guardFuel); len(problems) > 0 {
+		if problems := checkCommand(cm, sum, wasiFuncs, guard == guardFuel); len(problems) > 0 {
 			return nil, fail("%s", strings.Join(problems, "; "))
 		}
 	}
@@ -501,4 +541,27 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 	e.putShared(sh)
 	ok = true
 	return sh, nil
+}
+
+// newRuntime makes the wazero runtime for one module, with the WASI and
+// guard host modules in it; it returns WASI's functions too.
+func (e *Engine) newRuntime(ctx context.Context, path string, lim Limits, guard guardMode) (wazero.Runtime, map[string]api.FunctionDefinition, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(e.cache, lim.MemoryPages, guard))
+	fail := func(err error) (wazero.Runtime, map[string]api.FunctionDefinition, error) {
+		_ = rt.Close(context.Background())
+		return nil, nil, err
+	}
+	wasi, err := wasi_snapshot_preview1.NewBuilder(rt).Compile(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("load wasm module %s: compile WASI host module: %w", path, err))
+	}
+	if _, err := rt.InstantiateModule(ctx, wasi, wazero.NewModuleConfig()); err != nil {
+		return fail(fmt.Errorf("load wasm module %s: instantiate WASI host module: %w", path, err))
+	}
+	if guard == guardFuel {
+		if err := instantiateGuard(ctx, rt); err != nil {
+			return fail(fmt.Errorf("load wasm module %s: instantiate the deadline guard: %w", path, err))
+		}
+	}
+	return rt, wasi.ExportedFunctions(), nil
 }

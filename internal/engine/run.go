@@ -190,7 +190,7 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 		return nil, rerr
 	}
 	defer adm.release()
-	out, err = m.runCommand(ctx, in)
+	out, err = m.runCommand(ctx, adm.live, in)
 	if err == nil {
 		if re := m.overdue(ctx, budget); re != nil {
 			re.Stdout, re.StderrTail = out.Stdout, out.StderrTail
@@ -204,7 +204,7 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 }
 
 // runCommand is RunCommand once admitted (Module.admit).
-func (m *Module) runCommand(ctx context.Context, in CommandInput) (out *CommandOutput, err error) {
+func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput) (out *CommandOutput, err error) {
 	if err := checkInput(in); err != nil {
 		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
 	}
@@ -255,7 +255,7 @@ func (m *Module) runCommand(ctx context.Context, in CommandInput) (out *CommandO
 		}
 	}
 
-	mod, err = m.rt.InstantiateModule(mem.Context(runCtx), m.cm, cfg)
+	mod, err = lv.rt.InstantiateModule(mem.Context(runCtx), lv.cm, cfg)
 	if err != nil {
 		mod = nil
 		re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
