@@ -38,7 +38,8 @@ appdir defaults to the current directory. Flags:
                   else dist/workers of this repository, else the worker is built from source)
   --json          log one JSON object per line instead of text
   --no-build      do not build the functions' Go sources into their .wasm files
-  --no-watch      do not reload when function.json, .wasm or .go files change
+  --no-watch      do not reload when host.json, local.settings.json, function.json,
+                  .wasm, .go, go.mod or go.sum files change
   --verbose       also show the worker processes' informational output, and
                   log the gRPC side's diagnostics to stderr
 

@@ -277,3 +277,44 @@ func TestDecodeBindingCase(t *testing.T) {
 	}
 	checkResult(t, got, &Result{Outputs: []invocation.Output{out("img", byt([]byte("hi"))), out("q", str("x"))}})
 }
+
+// TestDecodeBinaryHTTPBody checks the http output with "dataType":
+// "binary": its body is a base64 string whose bytes become a bytes body
+// (abi/COMMAND.md §2.2), which the host writes as they are.
+func TestDecodeBinaryHTTPBody(t *testing.T) {
+	fn := newFn("F", bind("httpTrigger", "in", "req"), bind("http", "out", "res", "binary"))
+	for _, c := range []struct {
+		name, stdout string
+		want         *Result
+	}{
+		{"bytes", `{"Outputs":{"res":{"statusCode":200,"headers":{"content-type":"image/png"},"body":"AAH/gA=="}}}`,
+			&Result{Outputs: []invocation.Output{out("res", resp("200", map[string]string{"content-type": "image/png"}, byt([]byte{0, 1, 0xff, 0x80})))}}},
+		{"no body", `{"Outputs":{"res":{"statusCode":204}}}`, &Result{Outputs: []invocation.Output{out("res", resp("204", nil, byt(nil)))}}},
+		{"null body", `{"Outputs":{"res":{"body":null}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, byt(nil)))}}},
+		{"response in a string", `{"Outputs":{"res":"{\"body\":\"aGk=\"}"}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, byt([]byte("hi"))))}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecodeResponse(fn, []byte(c.stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, got, c.want)
+		})
+	}
+	for _, c := range []struct{ name, stdout, want string }{
+		{"not base64", `{"Outputs":{"res":{"body":"hello!"}}}`, `output res: the http binding has "dataType": "binary", so "body" must be base64; "hello!" is not`},
+		{"object body", `{"Outputs":{"res":{"body":{"a":1}}}}`, `output res: the http binding has "dataType": "binary", so "body" must be a base64 string, got an object`},
+		{"number body", `{"Outputs":{"res":{"body":5}}}`, `so "body" must be a base64 string, got a number`},
+	} {
+		if _, err := DecodeResponse(fn, []byte(c.stdout)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want it to contain %q", c.name, err, c.want)
+		}
+	}
+	// Without dataType the body stays text, base64 or not.
+	plain := newFn("F", bind("httpTrigger", "in", "req"), bind("http", "out", "res"))
+	got, err := DecodeResponse(plain, []byte(`{"Outputs":{"res":{"body":"aGk="}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, got, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("aGk=")))}})
+}

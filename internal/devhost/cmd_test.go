@@ -651,9 +651,10 @@ func TestExampleApp(t *testing.T) {
 		if end.Status != "Succeeded" {
 			t.Errorf("Tick ended %s: %s", end.Status, end.Error)
 		}
-		// Tick runs every 5 minutes, so the host keeps a schedule status for it.
+		// Tick runs every 5 minutes, so the host keeps a schedule status for
+		// it; it has not run yet ("never" is default(DateTime) in local time).
 		h.waitEvent("Tick's log of the timer status", func(e Event) bool {
-			return e.Kind == "log" && e.InvocationID == end.InvocationID && strings.Contains(e.Message, "Tick: tick; last run 0001-01-01T00:00:00, next run ")
+			return e.Kind == "log" && e.InvocationID == end.InvocationID && strings.Contains(e.Message, "Tick: tick; last run "+netLocalDate(time.Time{})+", next run ")
 		})
 
 		code, _, body = h.do(http.MethodPost, "/admin/functions/processjob", "application/json", `{"input":"{\"task\":\"by-admin\"}"}`)

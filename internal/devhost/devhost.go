@@ -13,7 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -26,6 +26,7 @@ import (
 
 	"github.com/wasmworker/wasmworker/internal/devhost/queue"
 	"github.com/wasmworker/wasmworker/internal/devhost/route"
+	"github.com/wasmworker/wasmworker/internal/devhost/storage"
 	"github.com/wasmworker/wasmworker/internal/fnhost"
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 )
@@ -54,10 +55,12 @@ type Options struct {
 	// Logger receives diagnostics of the gRPC side (nil discards).
 	Logger *slog.Logger
 	// Watch makes the host reload the app when host.json,
-	// local.settings.json, a function.json, a .wasm or a .go file changes.
+	// local.settings.json, a function.json, a .wasm, a .go, go.mod or go.sum
+	// file changes, or a function folder is added or removed.
 	Watch bool
-	// WatchInterval is how often files are checked (default 500ms).
-	WatchInterval time.Duration
+	// WatchDebounce is how long after the last change of a burst the host
+	// reloads (default DefaultWatchDebounce).
+	WatchDebounce time.Duration
 	// Rebuild, when set, runs before each load (e.g. appbuild.Build in place).
 	Rebuild func(ctx context.Context, appDir string) ([]string, error)
 
@@ -118,11 +121,16 @@ type Host struct {
 	logger *slog.Logger
 	grpc   *fnhost.Server
 	queues *queue.Store
-	ln     net.Listener
-	srv    *http.Server
+	// storage is what the storage backends keep across loads (storagebind.go).
+	storage storageState
+	ln      net.Listener
+	srv     *http.Server
 
 	gen    atomic.Pointer[generation]
 	reload sync.Mutex // serializes loads
+	// seen is what the last load saw of the app's files (with Watch), taken
+	// before it read them; guarded by reload.
+	seen fileSigs
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -141,6 +149,16 @@ type generation struct {
 	pool   *pool
 	errs   []string
 	state  string // "Running" or "Error"
+	// failed maps the lower-cased name of each function in error (its
+	// function.json is invalid, wasmfunc cannot serve its trigger, or the
+	// worker failed to load it) to the reason. Such a function is not
+	// indexed: its triggers do not fire and its route answers 404.
+	failed map[string]string
+	// noWorker is why no worker of this load became ready, or nil.
+	noWorker error
+	// store is this load's storage: queues, blobs and timer status
+	// (storagebind.go openStorage).
+	store *storage.Backend
 
 	ctx    context.Context // cancelled when the triggers stop
 	cancel context.CancelFunc
@@ -152,9 +170,6 @@ type generation struct {
 func Start(ctx context.Context, opts Options) (*Host, error) {
 	if opts.Addr == "" {
 		opts.Addr = DefaultAddr
-	}
-	if opts.WatchInterval <= 0 {
-		opts.WatchInterval = 500 * time.Millisecond
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -241,9 +256,16 @@ func (h *Host) Close() error {
 	return err
 }
 
-// Reload loads the app again (as a file change does) and swaps it in.
+// Reload loads the app again (as a file change does) and swaps it in. A
+// reload that fails (the app cannot be read or built, or no worker of the
+// new load becomes ready) leaves the previous functions serving and says
+// why; a function in error does not fail the reload.
 func (h *Host) Reload(ctx context.Context) error {
 	g, err := h.load(ctx)
+	if err == nil && g.noWorker != nil && h.gen.Load() != nil {
+		err = g.noWorker
+		g.stop()
+	}
 	if err != nil {
 		h.con.hostf("Error", "reload failed, keeping the previous functions: %v", err)
 		return err
@@ -252,19 +274,34 @@ func (h *Host) Reload(ctx context.Context) error {
 	return nil
 }
 
+// loadedFiles returns what the last load saw of the app's files (nil
+// without Watch).
+func (h *Host) loadedFiles() fileSigs {
+	h.reload.Lock()
+	defer h.reload.Unlock()
+	return h.seen
+}
+
 // load reads the app and starts a new generation's workers; triggers start in activate.
 func (h *Host) load(ctx context.Context) (*generation, error) {
 	h.reload.Lock()
 	defer h.reload.Unlock()
 	dir := h.opts.AppDir
+	var buildErr error
 	if h.opts.Rebuild != nil {
-		built, err := h.opts.Rebuild(ctx, dir)
-		if err != nil {
-			return nil, fmt.Errorf("building the app: %w", err)
-		}
+		var built []string
+		built, buildErr = h.opts.Rebuild(ctx, dir)
 		if len(built) > 0 {
 			h.con.hostf("Information", "built %s", strings.Join(built, ", "))
 		}
+	}
+	if h.opts.Watch {
+		// After the build's own writes, before anything is read: a change
+		// the watcher reports later that this did not see needs a reload.
+		h.seen = snapshot(filepath.Clean(dir))
+	}
+	if buildErr != nil {
+		return nil, fmt.Errorf("building the app: %w", buildErr)
 	}
 	app, err := funcapp.LoadApp(dir)
 	if err != nil {
@@ -278,10 +315,15 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 	for _, k := range skipped {
 		h.con.hostf("Information", "Skipping '%s' from local.settings.json as it's already defined in the environment", k)
 	}
-	g := &generation{h: h, app: app, env: env, lookup: envLookup(env), byName: map[string]*function{}, state: "Running"}
+	g := &generation{h: h, app: app, env: env, lookup: envLookup(env), byName: map[string]*function{}, state: "Running", failed: map[string]string{}}
 	g.ctx, g.cancel = context.WithCancel(h.ctx)
 	for _, e := range app.Errors {
-		g.errs = append(g.errs, e.Error())
+		var fe *funcapp.FunctionError
+		name := ""
+		if errors.As(e, &fe) {
+			name = fe.Name
+		}
+		g.fail(name, e.Error())
 	}
 	runtime, _ := g.lookup("FUNCTIONS_WORKER_RUNTIME")
 	if runtime == "" {
@@ -293,28 +335,30 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 		return nil, fmt.Errorf("finding the %q worker in %s: %w", runtime, h.opts.WorkersDir, err)
 	}
 	var loadable []*funcapp.Function
+	var prepared []*function
 	for _, fn := range app.Functions {
 		if !hasExtension(cfg.Extensions, fn.ScriptFile) {
-			g.errs = append(g.errs, fmt.Sprintf("%s: script file %s does not belong to the %s worker (extensions %v)", fn.Name, fn.ScriptFile, runtime, cfg.Extensions))
+			g.fail(fn.Name, fmt.Sprintf("%s: script file %s does not belong to the %s worker (extensions %v)", fn.Name, fn.ScriptFile, runtime, cfg.Extensions))
 			continue
 		}
 		f, err := prepare(fn, app.Host.RoutePrefix, g.lookup)
 		if err != nil {
-			g.errs = append(g.errs, err.Error())
+			g.fail(fn.Name, err.Error())
 			continue
 		}
-		g.fns = append(g.fns, f)
-		g.byName[strings.ToLower(f.Name)] = f
-		if f.kind == kindHTTP {
-			g.routes.Add(f.route, f)
+		for _, w := range unemulatedBindings(fn) {
+			h.con.hostf("Warning", "%s", w)
 		}
+		prepared = append(prepared, f)
 		loadable = append(loadable, fn)
 	}
-	for _, e := range g.errs {
-		h.con.hostf("Error", "%s", e)
+	if err := g.openStorage(ctx, prepared); err != nil {
+		g.cancel()
+		return nil, err
 	}
-	if len(g.fns) == 0 {
+	if len(prepared) == 0 {
 		h.con.hostf("Warning", "no functions found in %s; no worker is started", app.Dir)
+		h.con.hostf("Information", "loaded 0 function(s), %d failed", len(g.failed))
 		return g, nil
 	}
 	count := processCount(cfg, g.lookup)
@@ -323,12 +367,45 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 	g.pool.start()
 	wctx, cancel := context.WithTimeout(ctx, cfg.Process.ProcessStartupTimeout+cfg.Process.InitializationTimeout+loadTimeout(app.Host.FunctionTimeout))
 	defer cancel()
+	loaded := 0
 	if err := g.pool.waitReady(wctx); err != nil {
-		g.state = "Error"
+		g.state, g.noWorker = "Error", err
 		g.errs = append(g.errs, err.Error())
 		h.con.hostf("Error", "%v", err)
+	} else {
+		// Every worker runs the same program on the same files, so the
+		// first one ready tells which functions fail to load.
+		lerrs := g.pool.loadErrors()
+		for _, f := range prepared {
+			if err, bad := lerrs[f.Name]; bad {
+				g.fail(f.Name, err.Error())
+			} else {
+				loaded++
+			}
+		}
 	}
+	for _, f := range prepared {
+		if _, bad := g.failed[strings.ToLower(f.Name)]; bad {
+			continue
+		}
+		g.fns = append(g.fns, f)
+		g.byName[strings.ToLower(f.Name)] = f
+		if f.kind == kindHTTP {
+			g.routes.Add(f.route, f)
+		}
+	}
+	h.con.hostf("Information", "loaded %d function(s), %d failed", loaded, len(g.failed))
 	return g, nil
+}
+
+// fail records that function name (as in function.json's folder; "" when
+// unknown) is in error for reason, which names it, and reports it once.
+func (g *generation) fail(name, reason string) {
+	if name != "" {
+		g.failed[strings.ToLower(name)] = reason
+	}
+	g.errs = append(g.errs, reason)
+	g.h.con.hostf("Error", "%s", reason)
 }
 
 // processCount is FUNCTIONS_WORKER_PROCESS_COUNT (values < 1 → 1), else the
@@ -446,59 +523,9 @@ func (g *generation) startTriggers() {
 		case kindQueue:
 			g.wg.Add(1)
 			go func(f *function) { defer g.wg.Done(); g.runQueue(f) }(f)
+		case kindBlob:
+			g.wg.Add(1)
+			go func(f *function) { defer g.wg.Done(); g.runBlob(f) }(f)
 		}
 	}
-}
-
-// watch polls the app folder and reloads on changes.
-func (h *Host) watch() {
-	last := fingerprint(h.opts.AppDir)
-	t := time.NewTicker(h.opts.WatchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-t.C:
-		}
-		fp := fingerprint(h.opts.AppDir)
-		if fp == last {
-			continue
-		}
-		// Let a burst of writes settle (the host debounces 300 ms).
-		time.Sleep(300 * time.Millisecond)
-		if h.ctx.Err() != nil {
-			return
-		}
-		h.con.hostf("Information", "file change detected; reloading the function app")
-		_ = h.Reload(h.ctx)
-		last = fingerprint(h.opts.AppDir) // a rebuild may have written .wasm files
-	}
-}
-
-// fingerprint summarizes names, sizes and times of the files that matter.
-func fingerprint(dir string) string {
-	var b strings.Builder
-	add := func(p string) {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			fmt.Fprintf(&b, "%s|%d|%d\n", p, st.Size(), st.ModTime().UnixNano())
-		}
-	}
-	add(dir + "/host.json")
-	add(dir + "/local.settings.json")
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		sub := dir + "/" + e.Name()
-		files, _ := os.ReadDir(sub)
-		for _, f := range files {
-			n := f.Name()
-			if n == "function.json" || strings.HasSuffix(n, ".wasm") || strings.HasSuffix(n, ".go") {
-				add(sub + "/" + n)
-			}
-		}
-	}
-	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/devhost/ncrontab"
 	"github.com/wasmworker/wasmworker/internal/devhost/queue"
 	"github.com/wasmworker/wasmworker/internal/devhost/route"
+	"github.com/wasmworker/wasmworker/internal/devhost/storage"
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 )
 
@@ -18,6 +19,7 @@ const (
 	kindHTTP  = "http"
 	kindQueue = "queue"
 	kindTimer = "timer"
+	kindBlob  = "blob"
 	kindOther = "other"
 )
 
@@ -36,6 +38,9 @@ type function struct {
 
 	// queue
 	queueName string
+
+	// blob trigger
+	blobPath *storage.TriggerPath
 
 	// timer
 	schedule     schedule
@@ -126,6 +131,11 @@ func prepare(fn *funcapp.Function, routePrefix string, lookup func(string) (stri
 			return nil, fmt.Errorf("%s: %w", fn.Name, err)
 		}
 		f.queueName = queue.Normalize(name)
+	case "blobtrigger":
+		f.kind = kindBlob
+		if err := prepareBlobTrigger(f, lookup); err != nil {
+			return nil, err
+		}
 	case "timertrigger":
 		f.kind = kindTimer
 		expr, err := resolveSettings(f.trigger.Str("schedule"), lookup)
@@ -142,15 +152,7 @@ func prepare(fn *funcapp.Function, routePrefix string, lookup func(string) (stri
 		if _, ok := f.trigger.Raw["useMonitor"]; ok {
 			f.useMonitor = f.trigger.Bool("useMonitor")
 		}
-		// Like the timer extension: a schedule firing more than once a minute
-		// runs without a schedule monitor (ScheduleStatus is null).
-		now := time.Now()
-		if n1 := s.next(now); !n1.IsZero() {
-			if n2 := s.next(n1); !n2.IsZero() && n2.Before(now.Add(time.Minute)) {
-				f.useMonitor = false
-			}
-		}
-		if s.cron == nil && s.interval < time.Minute {
+		if subMinute(s, time.Now()) {
 			f.useMonitor = false
 		}
 	}
@@ -165,11 +167,34 @@ func prepare(fn *funcapp.Function, routePrefix string, lookup func(string) (stri
 			}
 		}
 	}
+	if err := checkStorageBindings(fn, lookup); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
-// parseSchedule accepts a six-field NCRONTAB expression or, as the timer
-// extension does, a TimeSpan such as "00:05:00".
+// subMinute reports whether the timer extension turns the schedule monitor
+// off for s (TimerSchedule.Create, ShouldDisableScheduleMonitor; the
+// function then sees a null ScheduleStatus): a TimeSpan under a minute, or an
+// NCRONTAB schedule whose fields other than the seconds allow every value
+// and that fires more than once in the minute after now.
+func subMinute(s schedule, now time.Time) bool {
+	if s.cron == nil {
+		return s.interval < time.Minute
+	}
+	if !s.cron.EveryMinute() {
+		return false
+	}
+	n1 := s.next(now)
+	if n1.IsZero() {
+		return false
+	}
+	n2 := s.next(n1)
+	return !n2.IsZero() && n2.Before(now.Add(time.Minute))
+}
+
+// parseSchedule accepts an NCRONTAB expression (six fields, or five without
+// seconds) or, as the timer extension does, a TimeSpan such as "00:05:00".
 func parseSchedule(expr string) (schedule, error) {
 	s, cronErr := ncrontab.Parse(expr)
 	if cronErr == nil {

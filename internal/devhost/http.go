@@ -37,11 +37,19 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/admin/functions" || p == "/admin/functions/":
 		h.serveFunctionList(w, r, g)
 		return
+	case strings.HasPrefix(p, "/admin/functions/") && strings.HasSuffix(p, "/status"):
+		h.serveFunctionStatus(w, r, g, strings.TrimSuffix(strings.TrimPrefix(p, "/admin/functions/"), "/status"))
+		return
 	case strings.HasPrefix(p, "/admin/functions/"):
 		h.serveAdminInvoke(w, r, g, strings.TrimPrefix(p, "/admin/functions/"))
 		return
 	case p == "/admin/queues" || p == "/admin/queues/":
-		writeJSON(w, http.StatusOK, h.queueSummary())
+		sum, err := h.queueSummary(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		writeJSON(w, http.StatusOK, sum)
 		return
 	case strings.HasPrefix(p, "/admin/queues/"):
 		h.serveQueue(w, r, strings.TrimPrefix(p, "/admin/queues/"))
@@ -116,6 +124,26 @@ func (h *Host) serveFunctionList(w http.ResponseWriter, r *http.Request, g *gene
 	writeJSON(w, http.StatusOK, out)
 }
 
+// serveFunctionStatus implements GET /admin/functions/<name>/status as the
+// host does: {"errors": [...]} for a function in error, {} for one that
+// loaded, 404 for a name that is neither.
+func (h *Host) serveFunctionStatus(w http.ResponseWriter, r *http.Request, g *generation, name string) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		http.Error(w, "use GET /admin/functions/<name>/status", http.StatusMethodNotAllowed)
+		return
+	}
+	if reason, bad := g.failed[strings.ToLower(name)]; bad {
+		writeJSON(w, http.StatusOK, map[string][]string{"errors": {reason}})
+		return
+	}
+	if g.byName[strings.ToLower(name)] == nil {
+		http.Error(w, fmt.Sprintf("no function called %q", name), http.StatusNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
 // serveAdminInvoke implements POST /admin/functions/<name> {"input": "..."}:
 // like the host it answers 202 Accepted and runs the function in the
 // background with the input as its trigger value.
@@ -127,6 +155,11 @@ func (h *Host) serveAdminInvoke(w http.ResponseWriter, r *http.Request, g *gener
 	}
 	f := g.byName[strings.ToLower(name)]
 	if f == nil {
+		// Like the host, a function in error cannot be invoked: it is not indexed.
+		if reason, bad := g.failed[strings.ToLower(name)]; bad {
+			http.Error(w, fmt.Sprintf("function %q is in error: %s", name, reason), http.StatusNotFound)
+			return
+		}
 		http.Error(w, fmt.Sprintf("no function called %q", name), http.StatusNotFound)
 		return
 	}
@@ -153,7 +186,13 @@ func (h *Host) serveAdminInvoke(w http.ResponseWriter, r *http.Request, g *gener
 		}
 		c.trigger = &rpc.TypedData{Data: &rpc.TypedData_Http{Http: req}}
 	case kindTimer:
-		c.trigger = timerPayload(f, now, time.Time{}, false)
+		// As the extension binds an invocation from outside the schedule:
+		// the stored status (with a monitor), not past due.
+		var status *ScheduleStatus
+		if f.useMonitor {
+			status = g.scheduleStatus(f)
+		}
+		c.trigger = timerPayload(f, status, false)
 		c.metadata = map[string]*rpc.TypedData{}
 	case kindQueue:
 		m := queue.Message{ID: uuid.NewString(), Body: []byte(input), InsertionTime: now.UTC(),
@@ -170,13 +209,23 @@ func (h *Host) serveAdminInvoke(w http.ResponseWriter, r *http.Request, g *gener
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// queueSummary lists every queue with its message count.
-func (h *Host) queueSummary() []map[string]any {
-	out := []map[string]any{}
-	for _, n := range h.queues.Names() {
-		out = append(out, map[string]any{"name": n, "count": len(h.queues.Peek(n))})
+// queueSummary lists every queue of the current storage with its message
+// count (in Azure Storage, of at most 32 peeked messages).
+func (h *Host) queueSummary(ctx context.Context) ([]map[string]any, error) {
+	q := h.backend().Queues
+	names, err := q.Names(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	out := []map[string]any{}
+	for _, n := range names {
+		msgs, err := q.Peek(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, map[string]any{"name": n, "count": len(msgs)})
+	}
+	return out, nil
 }
 
 // queueMessageJSON is how GET /admin/queues/<name> shows a message.
@@ -195,8 +244,13 @@ func (h *Host) serveQueue(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	switch r.Method {
 	case http.MethodGet:
+		peeked, err := h.backend().Queues.Peek(r.Context(), name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 		msgs := []queueMessageJSON{}
-		for _, m := range h.queues.Peek(name) {
+		for _, m := range peeked {
 			j := queueMessageJSON{Message: m}
 			if utf8.Valid(m.Body) {
 				s := string(m.Body)
@@ -217,7 +271,11 @@ func (h *Host) serveQueue(w http.ResponseWriter, r *http.Request, name string) {
 			http.Error(w, "a queue message may be at most 64 KiB", http.StatusRequestEntityTooLarge)
 			return
 		}
-		m := h.queues.Put(name, body)
+		m, err := h.backend().Queues.Put(r.Context(), name, body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 		writeJSON(w, http.StatusCreated, map[string]any{"id": m.ID, "queue": queue.Normalize(name)})
 	default:
 		w.Header().Set("Allow", "GET, POST")
@@ -280,7 +338,9 @@ func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request, g *generatio
 		}
 		return
 	}
-	if err := httpbind.WriteResponse(w, out.response); err != nil {
+	if err := httpbind.WriteResponse(w, r, out.response); err != nil {
+		// As the host: the invocation succeeded, the response failed (its
+		// ExceptionMiddleware logs "An unhandled host error has occurred").
 		h.con.emit(Event{Kind: "log", Level: "Error", Function: f.Name, InvocationID: out.id, Message: "writing the HTTP response: " + err.Error()})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/wasmworker/wasmworker/internal/devhost/httpbind"
+	"github.com/wasmworker/wasmworker/internal/devhost/storage"
 	"github.com/wasmworker/wasmworker/internal/fnhost"
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
@@ -94,10 +95,15 @@ func (g *generation) run(ctx context.Context, c call, id string) (out outcome) {
 	if err != nil {
 		return outcome{err: err}
 	}
+	data := bindingData(c)
+	in, err := g.bindInputs(ctx, c, data)
+	if err != nil {
+		return outcome{err: err}
+	}
 	req := &rpc.InvocationRequest{
 		InvocationId:    id,
 		FunctionId:      fid,
-		InputData:       inputs(c.fn, c.trigger),
+		InputData:       in,
 		TriggerMetadata: c.metadata,
 		TraceContext:    &rpc.RpcTraceContext{TraceParent: traceParent(), Attributes: map[string]string{}},
 		RetryContext:    c.retry,
@@ -144,7 +150,7 @@ func (g *generation) run(ctx context.Context, c call, id string) (out outcome) {
 	if err != nil {
 		return outcome{err: err}
 	}
-	if err := g.writeOutputs(c.fn, values); err != nil {
+	if err := g.writeOutputs(ctx, c.fn, values, data); err != nil {
 		return outcome{err: err}
 	}
 	var httpResp *rpc.TypedData
@@ -157,12 +163,14 @@ func (g *generation) run(ctx context.Context, c call, id string) (out outcome) {
 		httpResp = resp.GetReturnValue()
 	}
 	if c.fn.kind == kindHTTP {
-		if _, err := httpbind.ResponseStatus(httpResp); err != nil {
+		if err := httpbind.CheckResponse(httpResp); err != nil {
 			var se *httpbind.StatusError
 			if errors.As(err, &se) {
-				err = fmt.Errorf("function %q returned an invalid HTTP status code %q (a response status must be an integer from 200 to 599)", c.fn.Name, se.Value)
+				return outcome{err: &hostError{fmt.Sprintf("function %q returned an invalid HTTP status code %q (a response status must be an integer from 200 to 599)", c.fn.Name, se.Value)}}
 			}
-			return outcome{err: &hostError{err.Error()}}
+			// The host cannot convert the value (ToObject throws): the
+			// invocation fails and the caller gets its empty 500.
+			return outcome{err: fmt.Errorf("function %q returned an HTTP output the host cannot convert: %w", c.fn.Name, err)}
 		}
 	}
 	return outcome{response: httpResp}
@@ -266,9 +274,9 @@ func resultError(r *rpc.StatusResult) error {
 	return errors.New(msg)
 }
 
-// inputs lists the trigger first, then every other input binding, which
-// wasmfunc cannot fill and sends as null (an empty TypedData), as the host
-// does for a missing value.
+// inputs lists the trigger first, then every other input binding, sent as
+// null (an empty TypedData), as the host does for a missing value;
+// bindInputs fills those wasmfunc emulates.
 func inputs(fn *function, trigger *rpc.TypedData) []*rpc.ParameterBinding {
 	if trigger == nil {
 		trigger = &rpc.TypedData{}
@@ -280,6 +288,28 @@ func inputs(fn *function, trigger *rpc.TypedData) []*rpc.ParameterBinding {
 		}
 	}
 	return out
+}
+
+// bindInputs is inputs with the blob inputs read from the load's storage (a
+// blob that does not exist stays null).
+func (g *generation) bindInputs(ctx context.Context, c call, data storage.BindingData) ([]*rpc.ParameterBinding, error) {
+	in := inputs(c.fn, c.trigger)
+	for i := range c.fn.Bindings {
+		b := &c.fn.Bindings[i]
+		if b.Direction != "in" || b.IsTrigger() || !strings.EqualFold(b.Type, "blob") {
+			continue
+		}
+		v, err := g.readBlobInput(ctx, b, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range in[1:] {
+			if p.Name == b.Name {
+				p.RpcData = &rpc.ParameterBinding_Data{Data: v}
+			}
+		}
+	}
+	return in, nil
 }
 
 func traceParent() string {
@@ -334,13 +364,16 @@ func outputValues(fn *function, resp *rpc.InvocationResponse) (map[string]*rpc.T
 }
 
 // writeOutputs performs the output bindings wasmfunc supports locally
-// (queue); http outputs are written by the HTTP handler; others are reported.
-func (g *generation) writeOutputs(fn *function, values map[string]*rpc.TypedData) error {
+// (queue and blob, on the load's storage); http outputs are written by the
+// HTTP handler; others are reported. Every value is converted before any is
+// written, so a value that cannot be written writes nothing.
+func (g *generation) writeOutputs(ctx context.Context, fn *function, values map[string]*rpc.TypedData, data storage.BindingData) error {
 	type pending struct {
 		queue string
 		msgs  [][]byte
 	}
 	var todo []pending
+	var blobs []blobWrite
 	for _, b := range fn.Outputs() {
 		v, ok := values[b.Name]
 		if !ok || v.GetData() == nil {
@@ -355,13 +388,30 @@ func (g *generation) writeOutputs(fn *function, values map[string]*rpc.TypedData
 				return fmt.Errorf("output %s (queue %s): %w", b.Name, name, err)
 			}
 			todo = append(todo, pending{name, msgs})
+		case "blob":
+			w, err := g.blobOutput(b, v, data)
+			if err != nil {
+				return err
+			}
+			blobs = append(blobs, w)
 		default:
 			g.h.con.hostf("Warning", "%s: output binding %s of type %q is not supported by wasmfunc; its value is dropped", fn.Name, b.Name, b.Type)
 		}
 	}
+	// The function has run: write its outputs even if the host is
+	// stopping, but not forever.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storageOpTimeout)
+	defer cancel()
+	for _, w := range blobs {
+		if _, err := g.store.Blobs.Write(wctx, w.container, w.name, w.data); err != nil {
+			return err
+		}
+	}
 	for _, p := range todo {
 		for _, m := range p.msgs {
-			g.h.queues.Put(p.queue, m)
+			if _, err := g.store.Queues.Put(wctx, p.queue, m); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,6 +127,19 @@ func (p *pool) waitReady(ctx context.Context) error {
 			return fmt.Errorf("no worker became ready: %w", context.Cause(ctx))
 		}
 	}
+}
+
+// loadErrors returns the load failures, by function name, of the first
+// ready worker (nil when none is ready).
+func (p *pool) loadErrors() map[string]error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.slots {
+		if s.w != nil {
+			return maps.Clone(s.errs)
+		}
+	}
+	return nil
 }
 
 // pick returns a ready worker and the id of function name on it,
@@ -373,6 +387,9 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 	g := p.g
 	con := g.h.con
 	errorsOnly := p.cfg.UseStdErrorStreamForErrorsOnly
+	held := &heldEvents{con: con, on: true}
+	var errs map[string]error
+	defer func() { held.release(errs) }()
 	opts := fnhost.WorkerOptions{
 		StartOptions: fnhost.StartOptions{
 			Config: p.cfg,
@@ -383,14 +400,14 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 				if !system {
 					msg = line
 				}
-				con.emit(Event{Kind: "worker", Worker: s.name(), Stream: "stdout", System: system, Level: "Information", Message: msg})
+				held.emit(Event{Kind: "worker", Worker: s.name(), Stream: "stdout", System: system, Level: "Information", Message: msg})
 			},
 			Stderr: func(line string) {
 				msg, system := fnhost.SystemConsoleLine(line)
 				if !system {
 					msg = line
 				}
-				con.emit(Event{Kind: "worker", Worker: s.name(), Stream: "stderr", System: system, Level: fnhost.StderrLevelFor(msg, errorsOnly), Message: msg})
+				held.emit(Event{Kind: "worker", Worker: s.name(), Stream: "stderr", System: system, Level: fnhost.StderrLevelFor(msg, errorsOnly), Message: msg})
 			},
 		},
 		Server:          g.h.grpc,
@@ -398,7 +415,7 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 		HostVersion:     HostVersion,
 		FunctionTimeout: g.app.Host.FunctionTimeout,
 		OnLog: func(l *rpc.RpcLog) {
-			con.emit(Event{Kind: "worker", Worker: s.name(), Stream: "rpc", System: true, Level: levelName(l.GetLevel()), Message: logText(l)})
+			held.emit(Event{Kind: "worker", Worker: s.name(), Stream: "rpc", System: true, Level: levelName(l.GetLevel()), Message: logText(l)})
 		},
 	}
 	startCtx, cancel := context.WithCancel(p.ctx)
@@ -414,24 +431,68 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 		w.Terminate(terminateGrace)
 		return nil, fmt.Errorf("loading functions: %w", err)
 	}
+	// A function that fails to load is reported once, by the generation
+	// (load), not by every worker that loads it.
 	ids := map[string]string{}
-	errs := map[string]error{}
+	errs = map[string]error{}
 	for _, lf := range loaded {
 		ids[lf.Function.Name] = lf.ID
 		if lf.Err != nil {
 			errs[lf.Function.Name] = lf.Err
-			con.emit(Event{Kind: "worker", Worker: s.name(), Level: "Error",
-				Message: lf.Err.Error()})
 		}
 	}
+	held.release(errs)
 	s.setWorker(w, ids, errs)
 	pid := 0
 	if w.Process() != nil {
 		pid = w.Process().Pid()
 	}
 	con.emit(Event{Kind: "worker", Worker: s.name(), Level: "Information",
-		Message: fmt.Sprintf("worker process %d started and loaded %d function(s)", pid, len(loaded))})
+		Message: fmt.Sprintf("worker process %d started; %d function(s) loaded, %d failed", pid, len(loaded)-len(errs), len(errs))})
 	return w, nil
+}
+
+// heldEvents holds a starting worker's own output until its functions are
+// loaded: its error lines about a function that failed to load repeat what
+// the generation reports once (load), so they are then shown as Debug
+// (--verbose in human mode).
+type heldEvents struct {
+	con *console
+	mu  sync.Mutex
+	on  bool
+	evs []Event
+}
+
+func (h *heldEvents) emit(e Event) {
+	h.mu.Lock()
+	if h.on {
+		e.Time = time.Now()
+		h.evs = append(h.evs, e)
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	h.con.emit(e)
+}
+
+// release emits what was held and stops holding; failed are the functions
+// that failed to load. A second call does nothing.
+func (h *heldEvents) release(failed map[string]error) {
+	h.mu.Lock()
+	evs := h.evs
+	h.on, h.evs = false, nil
+	h.mu.Unlock()
+	for _, e := range evs {
+		if e.Level == "Error" && strings.Contains(e.Message, "failed to load") {
+			for name := range failed {
+				if strings.Contains(e.Message, `function "`+name+`"`) || strings.Contains(e.Message+" ", "function="+name+" ") {
+					e.Level = "Debug"
+					break
+				}
+			}
+		}
+		h.con.emit(e)
+	}
 }
 
 // loadTimeout is the host's deadline for load responses: max(functionTimeout, 1 min) (docs/host-contract.md §2.6).

@@ -156,6 +156,10 @@ func TestParseFunctionErrors(t *testing.T) {
 		{"$return in", `{"bindings":[{"type":"queueTrigger","direction":"in","name":"$return"}]}`, `must have direction "out"`},
 		{"duplicate", `{"bindings":[` + trig + `,{"type":"queue","direction":"out","name":"MSG"}]}`, `bindings 1 and 2 are both named "MSG"`},
 		{"no trigger", `{"bindings":[{"type":"queue","direction":"out","name":"a"}]}`, "no trigger binding"},
+		{"trigger typo", `{"bindings":[{"type":"queueTriger","direction":"in","name":"a"}]}`, `unknown trigger type "queueTriger"; known: activityTrigger, blobTrigger,`},
+		{"trigger typo case", `{"bindings":[{"type":"http","direction":"out","name":"r"},{"type":"HttpTrigge","direction":"in","name":"q"}]}`, `unknown trigger type "HttpTrigge"`},
+		{"trigger cut short", `{"bindings":[{"type":"timerTrig","direction":"in","name":"t"}]}`, `unknown trigger type "timerTrig"`},
+		{"input, not a trigger", `{"bindings":[{"type":"blob","direction":"in","name":"b"}]}`, "no trigger binding"},
 		{"two triggers", `{"bindings":[` + trig + `,{"type":"timerTrigger","direction":"in","name":"t"}]}`, "2 trigger bindings"},
 		{"entryPoint number", `{"bindings":[` + trig + `],"entryPoint":1}`, `"entryPoint" must be a string`},
 		{"scriptFile number", `{"bindings":[` + trig + `],"scriptFile":1}`, `"scriptFile" must be a string`},
@@ -462,6 +466,18 @@ func TestLoadApp(t *testing.T) {
 		errs = append(errs, e.Error())
 	}
 	all := strings.Join(errs, "\n")
+	names = nil
+	for _, e := range app.Errors {
+		var fe *FunctionError
+		if !errors.As(e, &fe) {
+			t.Errorf("error %q is not a *FunctionError", e)
+			continue
+		}
+		names = append(names, fe.Name)
+	}
+	if strings.Join(names, ",") != "Broken,bad.name,host" {
+		t.Errorf("functions in error = %v, want Broken, bad.name, host", names)
+	}
 	if len(errs) != 3 || !strings.Contains(all, "Broken/function.json: no trigger binding") ||
 		!strings.Contains(all, `bad.name/function.json: "bad.name" is not a valid function name`) ||
 		!strings.Contains(all, `host/function.json: "host" is not a valid function name`) {

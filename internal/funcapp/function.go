@@ -269,6 +269,10 @@ func ParseFunction(dir string, data []byte) (*Function, error) {
 	}
 	switch triggers {
 	case 0:
+		if typo := misspelledTrigger(fn.Bindings); typo != "" {
+			return nil, fail("unknown trigger type %q; known: %s (a function needs exactly one binding whose type ends in \"Trigger\")",
+				typo, strings.Join(KnownTriggerTypes, ", "))
+		}
 		return nil, fail("no trigger binding: exactly one binding must have a type ending in \"Trigger\"")
 	case 1:
 	default:
@@ -504,4 +508,58 @@ func kindOf(v json.RawMessage) string {
 	default:
 		return "a number"
 	}
+}
+
+// KnownTriggerTypes are the trigger binding types of the Functions v4 host and
+// of the extensions in its extension bundle, as function.json spells them.
+// They serve to name a misspelled trigger type; a type that ends in
+// "Trigger" is accepted whether or not it is listed.
+var KnownTriggerTypes = []string{
+	"activityTrigger", "blobTrigger", "cosmosDBTrigger", "entityTrigger", "eventGridTrigger",
+	"eventHubTrigger", "httpTrigger", "kafkaTrigger", "orchestrationTrigger", "queueTrigger",
+	"rabbitMQTrigger", "serviceBusTrigger", "signalRTrigger", "sqlTrigger", "timerTrigger",
+	"warmupTrigger", "webPubSubTrigger",
+}
+
+// misspelledTrigger returns the type of the first input binding that looks
+// like a trigger type with a typo ("queueTriger", "httptriger",
+// "timer-trigger"): its type holds "trig", or is at most two edits away from
+// a known trigger type, ignoring case. It returns "" when none does.
+func misspelledTrigger(bindings []Binding) string {
+	for _, b := range bindings {
+		if b.Direction != "in" {
+			continue
+		}
+		t := strings.ToLower(b.Type)
+		if strings.Contains(t, "trig") {
+			return b.Type
+		}
+		for _, k := range KnownTriggerTypes {
+			if editDistance(t, strings.ToLower(k)) <= 2 {
+				return b.Type
+			}
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

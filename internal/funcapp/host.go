@@ -160,8 +160,21 @@ type App struct {
 	Dir       string // absolute
 	Host      *HostConfig
 	Functions []*Function // valid functions, sorted by name
-	Errors    []error     // one per broken function, naming it
+	// Errors has one *FunctionError per broken function, naming it.
+	Errors []error
 }
+
+// FunctionError is why one function of an app could not be read: its
+// function.json is invalid, or its folder name is not a valid function name.
+// Its message names the file (e.g. `Fn/function.json: …`).
+type FunctionError struct {
+	Name string // the function (folder) name
+	Err  error
+}
+
+func (e *FunctionError) Error() string { return e.Err.Error() }
+
+func (e *FunctionError) Unwrap() error { return e.Err }
 
 // functionNameRE is the host's rule for function (folder) names, applied
 // case-insensitively.
@@ -198,12 +211,12 @@ func LoadApp(dir string) (*App, error) {
 			continue // not a function folder
 		}
 		if !functionNameRE.MatchString(name) || strings.EqualFold(name, "host") {
-			app.Errors = append(app.Errors, fmt.Errorf("%s: %q is not a valid function name: it must start with a letter and hold only letters, digits, '_' and '-' (at most 128), and must not be \"host\"", fileLabel(fdir), name))
+			app.Errors = append(app.Errors, &FunctionError{Name: name, Err: fmt.Errorf("%s: %q is not a valid function name: it must start with a letter and hold only letters, digits, '_' and '-' (at most 128), and must not be \"host\"", fileLabel(fdir), name)})
 			continue
 		}
 		fn, err := LoadFunction(fdir)
 		if err != nil {
-			app.Errors = append(app.Errors, err)
+			app.Errors = append(app.Errors, &FunctionError{Name: name, Err: err})
 			continue
 		}
 		app.Functions = append(app.Functions, fn)

@@ -189,19 +189,34 @@ func TestRequestBodies(t *testing.T) {
 // respond writes out through WriteResponse on a real server and returns the response.
 func respond(t *testing.T, out *rpc.TypedData) (*http.Response, string) {
 	t.Helper()
+	resp, body, err := respondTo(t, out, nil)
+	if err != nil {
+		t.Errorf("WriteResponse: %v", err)
+	}
+	return resp, body
+}
+
+// respondTo is respond for a request with the headers reqHeader, returning
+// WriteResponse's error.
+func respondTo(t *testing.T, out *rpc.TypedData, reqHeader http.Header) (*http.Response, string, error) {
+	t.Helper()
+	var werr error
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := WriteResponse(w, out); err != nil {
-			t.Errorf("WriteResponse: %v", err)
-		}
+		werr = WriteResponse(w, r, out)
 	}))
 	defer srv.Close()
-	resp, err := http.Get(srv.URL)
+	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = reqHeader
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return resp, string(b)
+	return resp, string(b), werr
 }
 
 func TestWriteResponse(t *testing.T) {
@@ -219,8 +234,8 @@ func TestWriteResponse(t *testing.T) {
 	if resp.StatusCode != 201 || body != "hello world" {
 		t.Errorf("status %d body %q", resp.StatusCode, body)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "text/plain" {
-		t.Errorf("content-type = %q", ct)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+		t.Errorf("content-type = %q, want the function's with the charset the host adds", ct)
 	}
 	if v := resp.Header.Values("X-Powered-By"); len(v) != 1 {
 		t.Errorf("X-Powered-By = %v, want exactly one", v)
@@ -231,6 +246,9 @@ func TestWriteResponse(t *testing.T) {
 		t.Errorf("Set-Cookie = %q", cookies)
 	}
 }
+
+// textPlain is the content type the host gives a text body without one.
+const textPlain = "text/plain; charset=utf-8"
 
 func mustTime(t *testing.T) time.Time {
 	t.Helper()
@@ -247,17 +265,17 @@ func TestWriteResponseVariants(t *testing.T) {
 	}{
 		{"nil", nil, 200, "", ""},
 		{"empty", &rpc.TypedData{}, 200, "", ""},
-		{"no-content-type-no-sniff", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{Body: stringData("<html>")}}}, 200, "", "<html>"},
-		{"empty-status", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: " ", Body: &rpc.TypedData{}}}}, 200, "", ""},
-		{"spaced-status", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: " +599 ", Body: &rpc.TypedData{}}}}, 599, "", ""},
-		{"bad-status-without-body", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: "abc"}}}, 200, "application/json; charset=utf-8",
+		{"no-content-type", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{Body: stringData("<html>")}}}, 200, textPlain, "<html>"},
+		{"empty-status", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: " ", Body: &rpc.TypedData{}}}}, 200, textPlain, ""},
+		{"spaced-status", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: " +599 ", Body: &rpc.TypedData{}}}}, 599, textPlain, ""},
+		{"bad-status-without-body", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: "abc"}}}, 200, textPlain,
 			`{"method":"","query":{},"statusCode":"abc","headers":{},"enableContentNegotiation":false,"cookies":[]}`},
-		{"json-body", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: "400", Body: &rpc.TypedData{Data: &rpc.TypedData_Json{Json: `{ "a" : 1 }`}}}}}, 400, "application/json; charset=utf-8", `{"a":1}`},
+		{"json-body", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: "400", Body: &rpc.TypedData{Data: &rpc.TypedData_Json{Json: `{ "a" : 1 }`}}}}}, 400, textPlain, "{\n  \"a\": 1\n}"},
 		{"bytes-body", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{Headers: map[string]string{"Content-Type": "image/png"}, Body: bytesData([]byte{1, 2})}}}, 200, "image/png", "\x01\x02"},
-		{"missing-body-quirk", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: "404", Headers: map[string]string{"x": "y"}}}}, 200, "application/json; charset=utf-8",
+		{"missing-body-quirk", &rpc.TypedData{Data: &rpc.TypedData_Http{Http: &rpc.RpcHttp{StatusCode: "404", Headers: map[string]string{"x": "y"}}}}, 200, textPlain,
 			`{"method":"","query":{},"statusCode":"404","headers":{"x":"y"},"enableContentNegotiation":false,"cookies":[]}`},
-		{"plain-string", stringData("hi"), 200, "text/plain; charset=utf-8", "hi"},
-		{"plain-json", &rpc.TypedData{Data: &rpc.TypedData_Json{Json: `[1, 2]`}}, 200, "application/json; charset=utf-8", `[1,2]`},
+		{"plain-string", stringData("hi"), 200, textPlain, "hi"},
+		{"plain-json", &rpc.TypedData{Data: &rpc.TypedData_Json{Json: `[1, 2]`}}, 200, textPlain, "[\n  1,\n  2\n]"},
 		{"int", &rpc.TypedData{Data: &rpc.TypedData_Int{Int: 7}}, 200, "text/plain; charset=utf-8", "7"},
 	}
 	for _, c := range cases {
@@ -279,7 +297,7 @@ func TestWriteResponseInvalidStatus(t *testing.T) {
 			}
 			var werr error
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				werr = WriteResponse(w, out)
+				werr = WriteResponse(w, r, out)
 			}))
 			defer srv.Close()
 			c := &http.Client{Timeout: 10 * time.Second}

@@ -1,7 +1,9 @@
 // Package ncrontab parses the six-field NCRONTAB expressions of Azure
 // Functions timer triggers and computes their next occurrences.
 //
-// The format is "{second} {minute} {hour} {day} {month} {day-of-week}".
+// The format is "{second} {minute} {hour} {day} {month} {day-of-week}"; as
+// in the timer extension, an expression of five fields has no seconds field
+// and fires at second 0.
 // Each field is "*", a number, a range "a-b", a step "*/n", "a/n" or "a-b/n",
 // or a comma-separated list of those. Months and days of the week may be
 // written as names or any prefix of them ("Jan", "mon", "Tuesday"), matched
@@ -55,12 +57,17 @@ var kinds = [6]kind{
 		"thursday", "friday", "saturday"}},
 }
 
-// Parse parses a six-field NCRONTAB expression.
+// Parse parses a six-field NCRONTAB expression, or a five-field one
+// without seconds (the timer extension's CronSchedule parses five fields
+// without IncludingSeconds and any other number of fields with it).
 func Parse(expr string) (*Schedule, error) {
 	parts := strings.Fields(expr)
+	if len(parts) == 5 {
+		parts = append([]string{"0"}, parts...)
+	}
 	if len(parts) != 6 {
 		return nil, fmt.Errorf("%q is not a valid NCRONTAB expression: it must have 6 fields "+
-			"(second minute hour day month day-of-week), e.g. \"0 */5 * * * *\", but has %d", expr, len(parts))
+			"(second minute hour day month day-of-week), e.g. \"0 */5 * * * *\", or 5 without the seconds, but has %d", expr, len(parts))
 	}
 	s := &Schedule{expr: expr}
 	for i, p := range parts {
@@ -147,6 +154,22 @@ func (k kind) value(s string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("%q is not a %s name (use one of %s)", s, k.name, strings.Join(k.names, ", "))
+}
+
+// EveryMinute reports whether the minute, hour, day, month and day-of-week
+// fields allow every value, so that the schedule fires in every minute:
+// NCrontab writes each such field as "*", which is what the timer extension
+// checks before it turns the schedule monitor off for sub-minute schedules.
+func (s *Schedule) EveryMinute() bool {
+	for i := 1; i < len(s.fields); i++ {
+		k := kinds[i]
+		for v := k.min; v <= k.max; v++ {
+			if !s.fields[i].has(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // String returns the expression as it was parsed.

@@ -93,7 +93,7 @@ func TestNextDST(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	cases := map[string]string{
 		"":                               "6 fields",
-		"*/5 * * * *":                    "6 fields",
+		"0 * * *":                        "6 fields",
 		"0 0 0 0 * * *":                  "6 fields",
 		"60 * * * * *":                   "outside 0-59",
 		"0 0 24 * * *":                   "outside 0-23",
@@ -137,4 +137,55 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Next(%v) = %v is not after", at, n)
 		}
 	})
+}
+
+// TestFiveFields checks that a five-field expression is the six-field one
+// with seconds 0, as the timer extension parses it.
+func TestFiveFields(t *testing.T) {
+	base := time.Date(2024, 11, 1, 10, 2, 30, 0, time.UTC)
+	for five, six := range map[string]string{
+		"*/5 * * * *":     "0 */5 * * * *",
+		"30 9 * * 1-5":    "0 30 9 * * 1-5",
+		"0 0 1 Jan *":     "0 0 0 1 Jan *",
+		"15,45 */2 * * *": "0 15,45 */2 * * *",
+	} {
+		a, err := Parse(five)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", five, err)
+		}
+		b, err := Parse(six)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", six, err)
+		}
+		at, bt := base, base
+		for i := 0; i < 20; i++ {
+			at, bt = a.Next(at), b.Next(bt)
+			if !at.Equal(bt) {
+				t.Errorf("%q occurrence %d = %v, %q gives %v", five, i+1, at, six, bt)
+				break
+			}
+		}
+	}
+}
+
+func TestEveryMinute(t *testing.T) {
+	for expr, want := range map[string]bool{
+		"*/2 * * * * *":        true,
+		"0 * * * * *":          true,
+		"0,30 0-59 * 1-31 * *": true,
+		"* * * * Jan-Dec 0-6":  true,
+		"*/10 5 * * * *":       false,
+		"* * 9-17 * * *":       false,
+		"* * * * * 1-5":        false,
+		"* * * * *":            true,
+		"0 */5 * * * *":        false,
+	} {
+		s, err := Parse(expr)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", expr, err)
+		}
+		if got := s.EveryMinute(); got != want {
+			t.Errorf("Parse(%q).EveryMinute() = %v, want %v", expr, got, want)
+		}
+	}
 }

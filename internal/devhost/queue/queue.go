@@ -186,6 +186,26 @@ func (s *Store) Release(name, id, popReceipt string, visibility time.Duration) e
 	return fmt.Errorf("queue %s, message %s: %w", Normalize(name), id, ErrNotFound)
 }
 
+// Update changes the visibility of a dequeued message as Azure Storage's
+// Update Message does: it becomes visible after visibility (0 = at once) and
+// gets a new pop receipt, which the returned copy carries. A message made
+// visible at once wakes the Changed waiters.
+func (s *Store) Update(name, id, popReceipt string, visibility time.Duration) (Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, msg := range s.q(name).msgs {
+		if msg.ID == id && msg.PopReceipt == popReceipt {
+			msg.NextVisibleTime = s.now().UTC().Add(visibility)
+			msg.PopReceipt = uuid.NewString()
+			if visibility <= 0 {
+				s.signal(name)
+			}
+			return copyMsg(msg), nil
+		}
+	}
+	return Message{}, fmt.Errorf("queue %s, message %s: %w", Normalize(name), id, ErrNotFound)
+}
+
 // Peek returns copies of every message of queue name, oldest first, without
 // dequeuing them.
 func (s *Store) Peek(name string) []Message {
