@@ -12,7 +12,7 @@
 //
 //	WASMWORKER_LOG_LEVEL   debug, info (default), warn or error
 //	WASMWORKER_CACHE_DIR   the compilation cache ("off" disables the disk cache)
-//	GOGC                   when unset, the worker uses 400 (see docs/guest-toolchains.md §6)
+//	GOGC                   when unset, the worker uses 200 (memlimit.DefaultGOGC; BENCHMARKS.md issue #16)
 //	WASMWORKER_MEMORY_LIMIT_MB  soft memory limit (GOMEMLIMIT) in MiB, "off" for none; default
 //	                       80 % of the container's (cgroup) memory limit, if any
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
@@ -95,14 +95,15 @@ func run(args []string, stderr io.Writer) int {
 }
 
 // setMemoryPolicy sets the GC policy unless GOGC or GOMEMLIMIT say
-// otherwise: GOGC=400, since instantiating per invocation churns a small
-// heap and the default pacing makes two cores slower than one
-// (docs/guest-toolchains.md §6), bounded by a soft memory limit
-// (internal/memlimit: WASMWORKER_MEMORY_LIMIT_MB, else 80 % of the
-// container's limit), near which the runtime collects as often as needed.
+// otherwise: GOGC=memlimit.DefaultGOGC (200: linear memories are outside
+// the Go heap, so the 400 that instantiating per invocation once needed
+// (docs/guest-toolchains.md §6) only doubled the heap's floor; BENCHMARKS.md,
+// issue #16), bounded by a soft memory limit (internal/memlimit:
+// WASMWORKER_MEMORY_LIMIT_MB, else 80 % of the container's limit), near
+// which the runtime collects as often as needed.
 func setMemoryPolicy(logger *slog.Logger) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+	if p := memlimit.GCPercent(os.Getenv); p >= 0 {
+		debug.SetGCPercent(p)
 	}
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return

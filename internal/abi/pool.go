@@ -24,6 +24,13 @@ type PoolConfig struct {
 	// together; an Invoke beyond it waits for a free one (or its context).
 	// Zero means DefaultMaxInstances.
 	MaxInstances int
+	// MaxIdle bounds the warm instances kept for reuse: an instance coming
+	// back from an invocation while MaxIdle others wait idle is closed
+	// instead. Warm instances beyond what the worker can run at once only
+	// hold memory (a Go guest's linear memory is several MiB), so the engine
+	// sets it to the worker's running limit. Zero or more than MaxInstances
+	// means MaxInstances.
+	MaxIdle int
 	// Isolate gives every invocation a fresh instance, closed afterwards,
 	// instead of reusing warm instances.
 	Isolate bool
@@ -62,7 +69,7 @@ type Pool struct {
 	isolate bool
 
 	slots chan struct{}  // one token per live instance allowed
-	idle  chan *instance // warm instances
+	idle  chan *instance // warm instances, at most cap(idle) (PoolConfig.MaxIdle)
 
 	mu     sync.Mutex
 	closed bool
@@ -76,6 +83,10 @@ func NewPool(rt wazero.Runtime, cm wazero.CompiledModule, cfg PoolConfig) *Pool 
 	if n <= 0 {
 		n = DefaultMaxInstances
 	}
+	idle := cfg.MaxIdle
+	if idle <= 0 || idle > n {
+		idle = n
+	}
 	base := cfg.ModuleConfig
 	if base == nil {
 		base = ModuleConfig()
@@ -83,9 +94,15 @@ func NewPool(rt wazero.Runtime, cm wazero.CompiledModule, cfg PoolConfig) *Pool 
 	return &Pool{
 		rt: rt, cm: cm, base: base, isolate: cfg.Isolate,
 		slots: make(chan struct{}, n),
-		idle:  make(chan *instance, n),
+		idle:  make(chan *instance, idle),
 	}
 }
+
+// Idle returns the number of warm instances waiting for an invocation.
+func (p *Pool) Idle() int { return len(p.idle) }
+
+// MaxIdle returns the most warm instances the pool keeps (PoolConfig.MaxIdle).
+func (p *Pool) MaxIdle() int { return cap(p.idle) }
 
 var errPoolClosed = errors.New("the instance pool is closed")
 
@@ -126,7 +143,8 @@ func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error 
 	return err
 }
 
-// put returns an instance to the idle list; false when the pool is closed.
+// put returns an instance to the idle list; false when the pool is closed
+// or already holds PoolConfig.MaxIdle warm instances.
 func (p *Pool) put(in *instance) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()

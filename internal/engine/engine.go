@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,7 +33,15 @@ type Config struct {
 	// DefaultIdleRelease; negative disables it. Without an on-disk cache
 	// modules are never released.
 	IdleRelease time.Duration
+	// MaxIdleInstances bounds the warm instances an ABI module keeps for
+	// reuse (abi.PoolConfig.MaxIdle): more than the guests the worker runs
+	// at once would only hold memory. 0 means DefaultMaxIdleInstances().
+	MaxIdleInstances int
 }
+
+// DefaultMaxIdleInstances is Config.MaxIdleInstances when zero: four per
+// core, the worker's default running limit (worker.DefaultMaxRunning).
+func DefaultMaxIdleInstances() int { return 4 * max(runtime.GOMAXPROCS(0), 1) }
 
 // DefaultCacheDir returns $WASMWORKER_CACHE_DIR if set, else
 // os.UserCacheDir()/wasmworker/wazero (os.TempDir() when there is no user
@@ -57,6 +66,7 @@ type Engine struct {
 	// cache is in memory only.
 	recordDir string
 	log       *slog.Logger
+	maxIdle   int // Config.MaxIdleInstances
 
 	// life is held for reading by Load while it uses the cache, and for
 	// writing by Close, so that the cache is never used after it is closed.
@@ -91,7 +101,7 @@ type Engine struct {
 // NewEngine returns an Engine. A cache directory that cannot be used is not
 // fatal: a warning is logged and compiled code is kept in memory only.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{log: cfg.Logger, modules: map[*Module]struct{}{}, compileSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))}
+	e := &Engine{log: cfg.Logger, maxIdle: cmp.Or(max(cfg.MaxIdleInstances, 0), DefaultMaxIdleInstances()), modules: map[*Module]struct{}{}, compileSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))}
 	if e.log == nil {
 		e.log = slog.Default()
 	}

@@ -165,6 +165,7 @@ func (m *Module) newLive(ctx context.Context, sh *sharedRT) (*liveModule, error)
 		}
 		lv.pool = abi.NewPool(sh.rt, sh.cm, abi.PoolConfig{
 			MaxInstances: m.lim.MaxInstances,
+			MaxIdle:      m.engine.maxIdle,
 			Isolate:      m.lim.Isolate,
 			ModuleConfig: cfg,
 		})

@@ -322,3 +322,42 @@ func TestCloseLazyAndMaterialized(t *testing.T) {
 		t.Errorf("load after close: %v", err)
 	}
 }
+
+// TestMaxIdleInstances: an ABI module's pool keeps at most
+// Config.MaxIdleInstances warm instances (the worker's running limit), and
+// by default DefaultMaxIdleInstances, never more than Limits.MaxInstances.
+func TestMaxIdleInstances(t *testing.T) {
+	for _, tc := range []struct {
+		cfg, maxInstances, want int
+	}{
+		{3, 16, 3},
+		{0, 64, DefaultMaxIdleInstances()},
+		{32, 2, 2},
+	} {
+		e, err := NewEngine(Config{CacheDir: filepath.Join(wasmbuild.CacheDir(), "wazero"), MaxIdleInstances: tc.cfg,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.recordDir = t.TempDir()
+		f, err := e.LoadFunction(context.Background(), FunctionSpec{Path: abiGuestPath(t, "sleepabi"), EntryPoint: "count",
+			Limits: Limits{MaxInstances: tc.maxInstances}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := countRun(t, f); got != "runs=1" {
+			t.Fatalf("count: %q", got)
+		}
+		lv := f.Module().live.Load()
+		if lv == nil || lv.pool == nil {
+			t.Fatal("no pool after an invocation")
+		}
+		if got := lv.pool.MaxIdle(); got != tc.want {
+			t.Errorf("MaxIdleInstances %d, MaxInstances %d: pool keeps %d, want %d", tc.cfg, tc.maxInstances, got, tc.want)
+		}
+		if lv.pool.Idle() != 1 {
+			t.Errorf("idle instances after one invocation: %d", lv.pool.Idle())
+		}
+		_ = e.Close(context.Background())
+	}
+}

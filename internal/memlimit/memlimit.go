@@ -2,11 +2,10 @@
 // GOMEMLIMIT): the setting WASMWORKER_MEMORY_LIMIT_MB when set, else a share
 // of the memory limit of the container (cgroup v2 or v1) the worker runs in.
 //
-// The worker runs with a high GOGC (few collections while the heap is
-// small: instantiating guests churns a small heap), and the soft limit
-// bounds a large heap: near the limit the runtime collects as often as it
-// needs to, so that the worker stays inside its container instead of
-// being killed by it.
+// The worker runs with GOGC=DefaultGOGC unless GOGC is set (GCPercent), and
+// the soft limit bounds a large heap: near the limit the runtime collects as
+// often as it needs to, so that the worker stays inside its container
+// instead of being killed by it.
 package memlimit
 
 import (
@@ -18,6 +17,27 @@ import (
 	"strconv"
 	"strings"
 )
+
+// DefaultGOGC is the worker's GOGC when the environment sets none. Linear
+// memories live outside the Go heap (internal/linmem), so instantiating a
+// guest per invocation no longer churns the heap by its memory; the heap
+// holds requests, responses and wazero's per-instance records, and GOGC
+// mostly sets its floor (4 MiB × GOGC/100). 200 keeps a C function at c=64
+// within 1.5× the idle RSS (8 MB less than 400) at no cost for ABI
+// functions and 13-17 % of the throughput of command-mode functions, which
+// instantiate per invocation (GOGC=400 in the environment buys it back);
+// 150 and 100 cost 25-45 % everywhere (BENCHMARKS.md, "Memory under load
+// and fresh instances (issue #16)").
+const DefaultGOGC = 200
+
+// GCPercent returns the GOGC the worker sets, or -1 when GOGC is set in the
+// environment (the Go runtime already applied it).
+func GCPercent(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		return -1
+	}
+	return DefaultGOGC
+}
 
 // Setting is the environment variable that sets the limit in MiB; "0" or
 // "off" turns it off.

@@ -55,3 +55,17 @@ func TestChoose(t *testing.T) {
 		}
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	if got := GCPercent(func(string) string { return "" }); got != DefaultGOGC {
+		t.Errorf("GOGC unset: %d, want %d", got, DefaultGOGC)
+	}
+	if got := GCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "off"
+		}
+		return ""
+	}); got != -1 {
+		t.Errorf("GOGC set: %d, want -1 (left to the runtime)", got)
+	}
+}

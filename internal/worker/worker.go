@@ -128,7 +128,9 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	engine, err := engine.NewEngine(engine.Config{CacheDir: opts.CacheDir, Logger: log})
+	// An ABI module keeps no more warm instances than can run at once.
+	maxRunning := cmp.Or(max(opts.MaxRunning, 0), DefaultMaxRunning())
+	engine, err := engine.NewEngine(engine.Config{CacheDir: opts.CacheDir, Logger: log, MaxIdleInstances: maxRunning})
 	if err != nil {
 		return fmt.Errorf("start wasm engine: %w", err)
 	}
@@ -141,7 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 		functions:  map[string]*function{},
 		inflight:   map[string]*running{},
 		loadSem:    make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
-		runSem:     make(chan struct{}, cmp.Or(max(opts.MaxRunning, 0), DefaultMaxRunning())),
+		runSem:     make(chan struct{}, maxRunning),
 		runner:     newRunner(),
 		terminated: make(chan struct{}),
 	}
