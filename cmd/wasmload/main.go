@@ -270,6 +270,7 @@ func httpBuilder(o options, app *funcapp.App, fn *funcapp.Function, trig funcapp
 type report struct {
 	Function    string             `json:"function"`
 	Echo        bool               `json:"echo"`
+	Native      bool               `json:"native,omitempty"` // -native: Go's client, no worker
 	Concurrency int                `json:"concurrency"`
 	Invocations int                `json:"invocations"`
 	Failures    int                `json:"failures"`
@@ -367,79 +368,56 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	}
 
 	var (
-		next     atomic.Int64
 		mu       sync.Mutex
 		lat      = make([]time.Duration, 0, o.n)
 		failures int
 		firstErr string
 		mixed    = map[string]int{}
 	)
-	total := int64(o.warmup + o.n)
 	var startRSS int64
-	var began time.Time
-	worker := func() {
-		for {
-			i := next.Add(1)
-			if i > total {
-				return
-			}
-			if i == int64(o.warmup)+1 {
-				mu.Lock()
-				startRSS = rssKiB(w.Process().Pid())
-				began = time.Now()
-				mu.Unlock()
-			}
-			name, build, id := target.Name, targetReq, ids[target.Name]
-			if len(mix) > 0 {
-				r := rand.Float64() * 100
-				for _, c := range mix {
-					if r < c.pct {
-						name, build, id = c.name, c.req, ids[c.name]
-						break
-					}
-					r -= c.pct
+	began := drive(o.concurrency, o.warmup, o.n, func() { startRSS = rssKiB(w.Process().Pid()) }, func(measuring bool) bool {
+		name, build, id := target.Name, targetReq, ids[target.Name]
+		if len(mix) > 0 {
+			r := rand.Float64() * 100
+			for _, c := range mix {
+				if r < c.pct {
+					name, build, id = c.name, c.req, ids[c.name]
+					break
 				}
+				r -= c.pct
 			}
-			t0 := time.Now()
-			resp, err := w.Invoke(ctx, build(id), nil)
-			d := time.Since(t0)
-			if err != nil {
-				// The worker is gone or the stream broke: nothing more can be measured.
-				mu.Lock()
-				if firstErr == "" {
-					firstErr = err.Error()
-				}
-				failures++
-				mu.Unlock()
-				return
-			}
-			if i <= int64(o.warmup) {
-				continue
-			}
-			mu.Lock()
-			if name != target.Name {
-				mixed[name]++
-			} else {
-				lat = append(lat, d)
-				if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
-					failures++
-					if firstErr == "" {
-						firstErr = resp.GetResult().GetException().GetMessage()
-					}
-				}
-			}
-			mu.Unlock()
 		}
-	}
-	var wg sync.WaitGroup
-	for range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			worker()
-		}()
-	}
-	wg.Wait()
+		t0 := time.Now()
+		resp, err := w.Invoke(ctx, build(id), nil)
+		d := time.Since(t0)
+		if err != nil {
+			// The worker is gone or the stream broke: nothing more can be measured.
+			mu.Lock()
+			if firstErr == "" {
+				firstErr = err.Error()
+			}
+			failures++
+			mu.Unlock()
+			return false
+		}
+		if !measuring {
+			return true
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if name != target.Name {
+			mixed[name]++
+			return true
+		}
+		lat = append(lat, d)
+		if resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+			failures++
+			if firstErr == "" {
+				firstErr = resp.GetResult().GetException().GetMessage()
+			}
+		}
+		return true
+	})
 	elapsed := time.Since(began)
 	close(stopSampling)
 	<-sampled
@@ -528,8 +506,11 @@ func printReport(out io.Writer, asJSON bool, r report) error {
 		return json.NewEncoder(out).Encode(r)
 	}
 	mode := "wasm"
-	if r.Echo {
+	switch {
+	case r.Echo:
 		mode = "echo (no wasm)"
+	case r.Native:
+		mode = "native net/http (no worker)"
 	}
 	mixed := ""
 	if n := sum(r.Mixed); n > 0 {
@@ -592,4 +573,39 @@ func rssKiB(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// drive makes warmup+n calls from c goroutines and returns when they are
+// done. onMeasure runs once, as the first measured call starts, and drive
+// returns that time. call is told whether its call is measured; it returns
+// false to stop its goroutine (the others go on).
+func drive(c, warmup, n int, onMeasure func(), call func(measuring bool) bool) (began time.Time) {
+	var next atomic.Int64
+	var once sync.Once
+	total := int64(warmup + n)
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				measuring := i > int64(warmup)
+				if measuring {
+					once.Do(func() {
+						onMeasure()
+						began = time.Now()
+					})
+				}
+				if !call(measuring) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return began
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -54,51 +53,32 @@ func nativeLoad(ctx context.Context, o options, url string, out io.Writer) error
 		return err
 	}
 	var (
-		next     atomic.Int64
 		mu       sync.Mutex
 		lat      = make([]time.Duration, 0, o.n)
 		failures int
 		firstErr string
-		began    time.Time
 	)
-	total := int64(o.warmup + o.n)
-	var wg sync.WaitGroup
-	for range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > total {
-					return
-				}
-				if i == int64(o.warmup)+1 {
-					mu.Lock()
-					began = time.Now()
-					mu.Unlock()
-				}
-				t0 := time.Now()
-				err := call()
-				d := time.Since(t0)
-				if i <= int64(o.warmup) {
-					continue
-				}
-				mu.Lock()
-				lat = append(lat, d)
-				if err != nil {
-					failures++
-					if firstErr == "" {
-						firstErr = err.Error()
-					}
-				}
-				mu.Unlock()
+	began := drive(o.concurrency, o.warmup, o.n, func() {}, func(measuring bool) bool {
+		t0 := time.Now()
+		err := call()
+		d := time.Since(t0)
+		if !measuring {
+			return true
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		lat = append(lat, d)
+		if err != nil {
+			failures++
+			if firstErr == "" {
+				firstErr = err.Error()
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		return true
+	})
 	elapsed := time.Since(began)
 	return printReport(out, o.jsonOut, report{
-		Function: "native net/http GET " + url, Concurrency: o.concurrency,
+		Function: "GET " + url, Native: true, Concurrency: o.concurrency,
 		Invocations: len(lat), Failures: failures, FirstError: firstErr,
 		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)) / elapsed.Seconds(),
 		LatencyMS: percentiles(lat),

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/netjson"
 )
 
 // utcNowLayout is .NET's round-trip UTC format with 7 fractional digits.
@@ -40,7 +41,7 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, in.Name)
+		b = netjson.AppendString(b, in.Name)
 		b = append(b, ':')
 		var err error
 		if b, err = appendValue(b, in.Value); err != nil {
@@ -64,7 +65,7 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		b = appendString(b, k)
+		b = netjson.AppendString(b, k)
 		b = append(b, ':')
 		var err error
 		if b, err = appendValue(b, md[k]); err != nil {
@@ -80,11 +81,11 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 		b = append(b, `,"Exception":`...)
 		if ex := rc.Exception; ex != nil {
 			b = append(b, `{"Message":`...)
-			b = appendString(b, ex.Message)
+			b = netjson.AppendString(b, ex.Message)
 			b = append(b, `,"Source":`...)
-			b = appendString(b, ex.Source)
+			b = netjson.AppendString(b, ex.Source)
 			b = append(b, `,"StackTrace":`...)
-			b = appendString(b, ex.StackTrace)
+			b = netjson.AppendString(b, ex.StackTrace)
 			b = append(b, '}')
 		} else {
 			b = append(b, "null"...)
@@ -92,11 +93,11 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 		b = append(b, `},`...)
 	}
 	b = append(b, `"sys":{"MethodName":`...)
-	b = appendString(b, fn.Name)
+	b = netjson.AppendString(b, fn.Name)
 	b = append(b, `,"UtcNow":`...)
-	b = appendString(b, now.UTC().Format(utcNowLayout))
+	b = netjson.AppendString(b, now.UTC().Format(utcNowLayout))
 	b = append(b, `,"RandGuid":`...)
-	b = appendString(b, randGUID)
+	b = netjson.AppendString(b, randGUID)
 	b = append(b, `}}}`...)
 	return b, nil
 }
@@ -109,7 +110,7 @@ func isNone(v *invocation.Value) bool { return v == nil || v.Kind == invocation.
 func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 	if isNone(v) {
 		// .NET null: JsonConvert.SerializeObject(null) is "null", sent as a string.
-		return appendString(b, "null"), nil
+		return netjson.AppendString(b, "null"), nil
 	}
 	switch v.Kind {
 	case invocation.KindString:
@@ -117,11 +118,11 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 	case invocation.KindJSON:
 		return appendJSONValue(b, v.String), nil
 	case invocation.KindBytes, invocation.KindStream:
-		return appendString(b, base64.StdEncoding.EncodeToString(v.Bytes)), nil
+		return netjson.AppendString(b, base64.StdEncoding.EncodeToString(v.Bytes)), nil
 	case invocation.KindInt:
-		return appendString(b, strconv.FormatInt(v.Int, 10)), nil
+		return netjson.AppendString(b, strconv.FormatInt(v.Int, 10)), nil
 	case invocation.KindDouble:
-		return appendString(b, formatDouble(v.Double)), nil
+		return netjson.AppendString(b, netjson.FormatDouble(v.Double)), nil
 	case invocation.KindHTTP:
 		h := v.Request
 		if h == nil {
@@ -134,27 +135,27 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
-			arr = appendString(arr, s)
+			arr = netjson.AppendString(arr, s)
 		}
-		return appendString(b, string(append(arr, ']'))), nil
+		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindCollectionBytes:
 		arr := []byte{'['}
 		for i, x := range v.BytesList {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
-			arr = appendString(arr, base64.StdEncoding.EncodeToString(x))
+			arr = netjson.AppendString(arr, base64.StdEncoding.EncodeToString(x))
 		}
-		return appendString(b, string(append(arr, ']'))), nil
+		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindCollectionDouble:
 		arr := []byte{'['}
 		for i, x := range v.Doubles {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
-			arr = append(arr, formatDouble(x)...)
+			arr = append(arr, netjson.FormatDouble(x)...)
 		}
-		return appendString(b, string(append(arr, ']'))), nil
+		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindCollectionInt:
 		arr := []byte{'['}
 		for i, x := range v.Ints {
@@ -163,7 +164,7 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 			}
 			arr = strconv.AppendInt(arr, x, 10)
 		}
-		return appendString(b, string(append(arr, ']'))), nil
+		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindModelBinding:
 		var m invocation.ModelBinding
 		if len(v.Models) > 0 {
@@ -178,7 +179,7 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 			}
 			arr = appendModelBinding(arr, m)
 		}
-		return appendString(b, string(append(arr, ']'))), nil
+		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	default:
 		return nil, fmt.Errorf("unsupported value kind %v", v.Kind)
 	}
@@ -190,7 +191,7 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 func appendJSONValue(b []byte, text string) []byte {
 	compact, ok := compactJSON(text)
 	if !ok {
-		return appendString(b, text)
+		return netjson.AppendString(b, text)
 	}
 	switch jsonKind(compact) {
 	case '{':
@@ -206,9 +207,9 @@ func appendJSONValue(b []byte, text string) []byte {
 		if isDateString(compact) {
 			return append(b, compact...)
 		}
-		return appendString(b, compact)
+		return netjson.AppendString(b, compact)
 	default:
-		return appendString(b, compact)
+		return netjson.AppendString(b, compact)
 	}
 }
 
@@ -245,13 +246,13 @@ func isDateString(q string) bool {
 
 func appendModelBinding(b []byte, m invocation.ModelBinding) []byte {
 	b = append(b, `{"Version":`...)
-	b = appendString(b, m.Version)
+	b = netjson.AppendString(b, m.Version)
 	b = append(b, `,"Source":`...)
-	b = appendString(b, m.Source)
+	b = netjson.AppendString(b, m.Source)
 	b = append(b, `,"ContentType":`...)
-	b = appendString(b, m.ContentType)
+	b = netjson.AppendString(b, m.ContentType)
 	b = append(b, `,"Content":`...)
-	b = appendString(b, base64.StdEncoding.EncodeToString(m.Content))
+	b = netjson.AppendString(b, base64.StdEncoding.EncodeToString(m.Content))
 	return append(b, '}')
 }
 
@@ -259,9 +260,9 @@ func appendModelBinding(b []byte, m invocation.ModelBinding) []byte {
 // GetRequestAsJObject does (docs/custom-handler.md §3).
 func appendHTTP(b []byte, h *invocation.HTTPRequest) ([]byte, error) {
 	b = append(b, `{"Url":`...)
-	b = appendString(b, h.URL)
+	b = netjson.AppendString(b, h.URL)
 	b = append(b, `,"Method":`...)
-	b = appendString(b, h.Method)
+	b = netjson.AppendString(b, h.Method)
 	b = append(b, `,"Query":`...)
 	b = appendFields(b, h.Query, false)
 	b = append(b, `,"Headers":`...)
@@ -306,17 +307,17 @@ func appendFields(b []byte, fs invocation.Fields, arrays bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, f.Name)
+		b = netjson.AppendString(b, f.Name)
 		b = append(b, ':')
 		switch {
 		case arrays:
 			b = append(b, '[')
-			b = appendString(b, fieldValue(f))
+			b = netjson.AppendString(b, fieldValue(f))
 			b = append(b, ']')
 		case f.Null:
 			b = append(b, "null"...)
 		default:
-			b = appendString(b, f.Value)
+			b = netjson.AppendString(b, f.Value)
 		}
 	}
 	return append(b, '}')
@@ -336,7 +337,7 @@ func appendNullable(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
+	return netjson.AppendString(b, *s)
 }
 
 func deref(s *string) string {
@@ -361,9 +362,9 @@ func appendIdentity(b []byte, id invocation.Identity) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"Type":`...)
-		b = appendString(b, c.Type)
+		b = netjson.AppendString(b, c.Type)
 		b = append(b, `,"Value":`...)
-		b = appendString(b, c.Value)
+		b = netjson.AppendString(b, c.Value)
 		b = append(b, '}')
 		if name == nil && nameType != "" && c.Type == nameType {
 			v := c.Value
@@ -401,13 +402,13 @@ func binaryContentType(ct string) bool {
 func appendBody(b []byte, body *invocation.Value, contentType string) ([]byte, error) {
 	switch body.Kind {
 	case invocation.KindString, invocation.KindJSON:
-		return appendString(b, body.String), nil
+		return netjson.AppendString(b, body.String), nil
 	case invocation.KindBytes, invocation.KindStream:
 		return appendBodyBytes(b, body.Bytes, contentType), nil
 	case invocation.KindInt:
-		return appendString(b, strconv.FormatInt(body.Int, 10)), nil
+		return netjson.AppendString(b, strconv.FormatInt(body.Int, 10)), nil
 	case invocation.KindDouble:
-		return appendString(b, formatDouble(body.Double)), nil
+		return netjson.AppendString(b, netjson.FormatDouble(body.Double)), nil
 	default:
 		return nil, fmt.Errorf("HTTP body of unsupported type %v", body.Kind)
 	}
@@ -415,9 +416,9 @@ func appendBody(b []byte, body *invocation.Value, contentType string) ([]byte, e
 
 func appendBodyBytes(b, body []byte, contentType string) []byte {
 	if binaryContentType(contentType) || !utf8.Valid(body) {
-		return appendString(b, base64.StdEncoding.EncodeToString(body))
+		return netjson.AppendString(b, base64.StdEncoding.EncodeToString(body))
 	}
 	// The host decodes text with BOM detection, which drops a UTF-8 BOM.
 	s := strings.TrimPrefix(string(body), "\ufeff")
-	return appendString(b, s)
+	return netjson.AppendString(b, s)
 }

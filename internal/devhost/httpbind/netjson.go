@@ -10,6 +10,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/wasmworker/wasmworker/internal/netjson"
 )
 
 // This file reads JSON into the values Newtonsoft.Json (13.x, which the host
@@ -141,21 +143,10 @@ func integerText(s string) string {
 	return s
 }
 
-// doubleText is .NET's double.ToString() (shortest round-trip digits,
-// E notation from 1E+15 and below 1E-05, "Infinity", "NaN").
+// doubleText is .NET's double.ToString(): Newtonsoft's digits without the
+// ".0" it adds to integral values.
 func doubleText(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-5 || a >= 1e15) {
-		return strconv.FormatFloat(f, 'E', -1, 64)
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	return strings.TrimSuffix(netjson.FormatDouble(f), ".0")
 }
 
 // text is the value's ToString() as .NET gives it for what Newtonsoft
@@ -222,15 +213,10 @@ func (n *jnode) write(b *bytes.Buffer, indent bool, depth int) {
 	case 'i':
 		b.WriteString(integerText(n.str))
 	case 'f':
-		switch {
-		case math.IsNaN(n.num) || math.IsInf(n.num, 0):
-			// FloatFormatHandling.String, the default.
-			writeNetString(b, doubleText(n.num))
-		default:
-			t := doubleText(n.num)
-			if !strings.ContainsAny(t, ".E") {
-				t += ".0"
-			}
+		t := netjson.FormatDouble(n.num)
+		if math.IsNaN(n.num) || math.IsInf(n.num, 0) {
+			writeNetString(b, t) // FloatFormatHandling.String, the default
+		} else {
 			b.WriteString(t)
 		}
 	case 'b':
@@ -240,37 +226,7 @@ func (n *jnode) write(b *bytes.Buffer, indent bool, depth int) {
 	}
 }
 
-const hexDigits = "0123456789abcdef"
-
-// writeNetString writes s as a JSON string the way Newtonsoft escapes it by
-// default: '"', '\\' and control characters (short forms for \b \t \n \f
-// \r, \u00xx in lower-case hex for the others), and U+0085, U+2028 and
-// U+2029; '<', '>', '&', DEL and other non-ASCII text are kept.
+// writeNetString writes s as a JSON string the way Newtonsoft escapes it.
 func writeNetString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"', r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20, r == 0x85, r == 0x2028, r == 0x2029:
-			b.WriteString(`\u`)
-			for shift := 12; shift >= 0; shift -= 4 {
-				b.WriteByte(hexDigits[(r>>shift)&0xf])
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
+	b.Write(netjson.AppendString(b.AvailableBuffer(), s))
 }

@@ -171,21 +171,6 @@ func (s *Store) Delete(name, id, popReceipt string) error {
 	return fmt.Errorf("queue %s, message %s: %w", Normalize(name), id, ErrNotFound)
 }
 
-// Release makes a dequeued message visible again after visibility (0 = at once).
-func (s *Store) Release(name, id, popReceipt string, visibility time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, msg := range s.q(name).msgs {
-		if msg.ID == id && msg.PopReceipt == popReceipt {
-			msg.NextVisibleTime = s.now().UTC().Add(visibility)
-			msg.PopReceipt = uuid.NewString()
-			s.signal(name)
-			return nil
-		}
-	}
-	return fmt.Errorf("queue %s, message %s: %w", Normalize(name), id, ErrNotFound)
-}
-
 // Update changes the visibility of a dequeued message as Azure Storage's
 // Update Message does: it becomes visible after visibility (0 = at once) and
 // gets a new pop receipt, which the returned copy carries. A message made

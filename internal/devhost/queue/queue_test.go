@@ -59,7 +59,7 @@ func TestPutGetDelete(t *testing.T) {
 	}
 }
 
-func TestVisibilityAndRelease(t *testing.T) {
+func TestVisibilityAndUpdate(t *testing.T) {
 	s, c := newTestStore()
 	s.Put("q1", []byte("x"))
 	m, _ := s.Get("q1", 30*time.Second)
@@ -75,7 +75,7 @@ func TestVisibilityAndRelease(t *testing.T) {
 		t.Fatal("Delete with a stale pop receipt succeeded")
 	}
 	changed := s.Changed("q1")
-	if err := s.Release("q1", m2.ID, m2.PopReceipt, 0); err != nil {
+	if _, err := s.Update("q1", m2.ID, m2.PopReceipt, 0); err != nil {
 		t.Fatal(err)
 	}
 	select {
