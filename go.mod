@@ -10,6 +10,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/tetratelabs/wazero v1.12.0
+	github.com/wasmworker/wasmworker/abi/sdk/go v0.0.0
 	golang.org/x/net v0.60.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -30,3 +31,6 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
+
+// The Go SDK is a module of its own (abi/sdk/go), used from this checkout.
+replace github.com/wasmworker/wasmworker/abi/sdk/go => ./abi/sdk/go

@@ -10,7 +10,10 @@
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 wabt"
+# librust-serde*-dev: serde, serde_derive and serde_json as a Cargo directory
+# source (/usr/share/cargo/registry) for the Rust SDK's "serde" feature
+# without crates.io (examples-wasm/incode_rust_test.go).
+pkgs="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 wabt librust-serde-dev librust-serde-derive-dev librust-serde-json-dev"
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi

@@ -1,5 +1,8 @@
-// Command wasmbuild builds the Go functions of an Azure Functions app into
-// their .wasm script files.
+// Command wasmbuild builds the WebAssembly modules of an Azure Functions app
+// from its sources, as `wasmfunc start` does before it loads the app: the Go
+// function folders into their .wasm script files, Go sources at the app
+// root into app.wasm (a reactor over the Go SDK), and the "build" command of
+// the app's wasmfunc.json (see package appbuild).
 //
 // Usage:
 //
@@ -24,10 +27,14 @@ func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), `usage: wasmbuild APP [OUTDIR]
 
-Builds every function folder of the function app APP that holds Go sources
-into its scriptFile (GOOS=wasip1 GOARCH=wasm). With OUTDIR, the app is first
-copied there and built in the copy; without it, APP is built in place and
-functions whose script file is newer than their sources are skipped.
+Builds the modules of the function app APP from its sources: every function
+folder that holds Go sources into its scriptFile (GOOS=wasip1 GOARCH=wasm;
+-buildmode=c-shared when it uses the Go SDK), Go sources of a main package at
+the app root that uses the Go SDK into app.wasm (-buildmode=c-shared), and
+the "build" command of APP/wasmfunc.json (run with sh -c in the app folder).
+With OUTDIR, the app is first copied there and built in the copy; without
+it, APP is built in place and Go modules newer than their sources are
+skipped.
 `)
 	}
 	flag.Parse()
@@ -42,7 +49,8 @@ functions whose script file is newer than their sources are skipped.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	built, err := appbuild.Build(ctx, src, dst)
+	b := &appbuild.Builder{Notify: func(msg string) { fmt.Fprintln(os.Stderr, "wasmbuild:", msg) }}
+	built, err := b.Build(ctx, src, dst)
 	for _, name := range built {
 		fmt.Printf("built %s\n", filepath.Join(dst, name))
 	}
@@ -51,6 +59,6 @@ functions whose script file is newer than their sources are skipped.
 		os.Exit(1)
 	}
 	if len(built) == 0 {
-		fmt.Println("nothing to build: no Go function is out of date")
+		fmt.Println("no module changed")
 	}
 }

@@ -1,11 +1,16 @@
 // Command wasmfunc runs an Azure Functions app with WebAssembly functions on
-// a laptop, like `func start` of Azure Functions Core Tools:
+// a laptop, like `func start` of Azure Functions Core Tools, and creates new
+// apps, like `func init`:
 //
 //	wasmfunc start [appdir] [--port 7071] [--host 127.0.0.1] [--workers DIR] [--json] [--no-build] [--no-watch]
+//	wasmfunc new [-lang go|rust|c|assemblyscript] [-sdk PATH] DIR
 //
-// It builds the Go sources of the app's functions into their .wasm files,
-// finds (or builds) the wasm language worker, starts it as the Functions
-// host does and serves the app's triggers; see package devhost.
+// start builds what the app's sources need (Go function folders, an
+// in-code Go app at the app root, the command of wasmfunc.json; see package
+// appbuild), finds (or builds) the wasm language worker, starts it as the
+// Functions host does and serves the app's triggers (package devhost); it
+// rebuilds and reloads when the sources change. new renders the template
+// of a language (package scaffold) into a new folder.
 package main
 
 import (
@@ -26,18 +31,21 @@ import (
 	"github.com/wasmworker/wasmworker/internal/devhost"
 )
 
-const usage = `wasmfunc runs a function app of WebAssembly functions locally.
+const usage = `wasmfunc runs a function app of WebAssembly functions locally, and creates new ones.
 
 Usage:
   wasmfunc start [appdir] [flags]
+  wasmfunc new [-lang LANG] [-sdk PATH] DIR     (wasmfunc new -h lists the languages)
 
-appdir defaults to the current directory. Flags:
+appdir defaults to the current directory. start builds the app's sources
+(Go function folders, Go sources at the app root into app.wasm, the "build"
+command of wasmfunc.json) on start and when they change. Flags:
   --port N        HTTP port (default 7071; 0 picks a free port)
   --host ADDR     interface to listen on (default 127.0.0.1)
   --workers DIR   folder holding wasm/worker.config.json (default: $WASMFUNC_WORKERS_DIR,
                   else dist/workers of this repository, else the worker is built from source)
   --json          log one JSON object per line instead of text
-  --no-build      do not build the functions' Go sources into their .wasm files
+  --no-build      do not build the app's sources (Go sources, wasmfunc.json)
   --no-watch      do not reload when host.json, local.settings.json, function.json,
                   .wasm, .go, go.mod or go.sum files change
   --verbose       also show the worker processes' informational output, and
@@ -117,8 +125,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if args[0] == "new" {
+		return runNew(args[1:], stdout, stderr)
+	}
 	if args[0] != "start" {
-		return fmt.Errorf("unknown command %q (try: wasmfunc start [appdir])", args[0])
+		return fmt.Errorf("unknown command %q (try: wasmfunc start [appdir], or wasmfunc new DIR)", args[0])
 	}
 	o, err := parse(args[1:], stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -163,8 +174,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if !o.noBuild {
+		b := &appbuild.Builder{}
+		if !o.json {
+			b.Notify = func(msg string) { fmt.Fprintf(stderr, "wasmfunc: %s\n", msg) }
+		}
 		opts.Rebuild = func(ctx context.Context, dir string) ([]string, error) {
-			return appbuild.Build(ctx, dir, dir)
+			return b.Build(ctx, dir, dir)
 		}
 	}
 	h, err := devhost.Start(ctx, opts)

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasmworker/wasmworker/internal/scaffold"
 )
 
 func TestParse(t *testing.T) {
@@ -48,5 +52,54 @@ func TestRunUsageAndErrors(t *testing.T) {
 	}
 	if err := run([]string{"start", t.TempDir() + "/missing"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "not a function app folder") {
 		t.Errorf("run start on a missing folder = %v", err)
+	}
+}
+
+func TestParseNew(t *testing.T) {
+	var stderr bytes.Buffer
+	o, err := parseNew([]string{"app", "-lang", "rust", "-sdk", "/x"}, &stderr, []string{"go", "rust"})
+	if err != nil || o.dir != "app" || o.lang != "rust" || o.sdk != "/x" {
+		t.Errorf("parseNew = %+v, %v", o, err)
+	}
+	o, err = parseNew([]string{"app"}, &stderr, nil)
+	if err != nil || o.lang != "go" || o.sdk != "" {
+		t.Errorf("parseNew defaults = %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{nil, {"a", "b"}, {"-nope", "a"}} {
+		if _, err := parseNew(bad, &stderr, nil); err == nil {
+			t.Errorf("parseNew(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestRunNewHelpListsLanguages(t *testing.T) {
+	langs, err := scaffold.Languages(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run([]string{"new", "-h"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "wasmfunc new [-lang LANG] [-sdk PATH] DIR") || !strings.Contains(out.String(), "-lang LANG   the language: "+strings.Join(langs, ", ")+" (default go)") {
+		t.Errorf("wasmfunc new -h:\n%s", out.String())
+	}
+}
+
+func TestRunNewErrors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"not a checkout": {"new", "-sdk", t.TempDir(), filepath.Join(t.TempDir(), "app")},
+		"no folder":      {"new", "-lang", "go"},
+		"unknown lang":   {"new", "-lang", "cobol", "-sdk", "../..", filepath.Join(t.TempDir(), "app")},
+		"not empty":      {"new", "-sdk", "../..", full},
+	} {
+		if err := run(args, &out, &errOut); err == nil {
+			t.Errorf("%s: wasmfunc %q succeeded", name, args)
+		}
 	}
 }

@@ -83,6 +83,10 @@ func callFunction(ctx context.Context, fn api.Function, entry string, inv *Invoc
 	if cerr := fn.CallWithStack(WithInvocation(ctx, inv), stack[:]); cerr != nil {
 		if ctx.Err() != nil {
 			cerr = fmt.Errorf("%w (%w)", context.Cause(ctx), cerr)
+		} else if inv.errMsg != "" {
+			// The guest named the cause before it trapped, as a Rust panic
+			// hook does (SPEC.md §5.4).
+			cerr = fmt.Errorf("%s (%w)", inv.errMsg, cerr)
 		}
 		return &CallError{Entry: entry, Err: cerr}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -110,6 +111,7 @@ func FuzzHostCalls(f *testing.F) {
 	f.Add(cat(op(5, 404), op(6, 32, 4, 32, 10), op(7, 64, 21), op(8, 1, 32, 10)), mem)
 	f.Add(cat(op(9, 2, 32, 10), op(9, 7, 0, 1), op(4, 0, 128)), mem) // logs, set_error
 	f.Add(cat(op(8, 2, 0, 0xffff0000), op(6, 0xfffffff0, 32, 0, 0)), mem)
+	f.Add(cat(op(16, 96, 2), op(16, 0, 6), op(16, 0xfffffff0, 32)), append(mem[:96:96], "{}"...)) // declare
 
 	f.Fuzz(func(t *testing.T, ops, memory []byte) {
 		m := mod.Memory()
@@ -123,7 +125,8 @@ func FuzzHostCalls(f *testing.F) {
 		req.InputData = append(req.InputData, queueRequest().InputData...)
 		req.InputData = append(req.InputData, &rpc.ParameterBinding{Name: "list", RpcData: &rpc.ParameterBinding_Data{Data: &rpc.TypedData{Data: &rpc.TypedData_CollectionSint64{CollectionSint64: &rpc.CollectionSInt64{Sint64: []int64{1, 2}}}}}})
 		inv := newInv(req, append(httpBindings, invocation.Binding{Name: "$return", Direction: "out"}))
-		ctx := WithInvocation(context.Background(), inv)
+		decls := &Declarations{}
+		ctx := WithDeclarations(WithInvocation(context.Background(), inv), decls)
 		var stack [6]uint64
 		for len(ops) >= 25 {
 			h := hostFuncs[int(ops[0])%len(hostFuncs)]
@@ -142,6 +145,11 @@ func FuzzHostCalls(f *testing.F) {
 			}
 		}
 		checkSendable(t, inv)
+		for _, d := range decls.List() {
+			if !json.Valid(d) || d[0] != '{' || len(d) > MaxDeclarationBytes {
+				t.Fatalf("declaration %q accepted", d)
+			}
+		}
 	})
 }
 

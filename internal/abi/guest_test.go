@@ -21,8 +21,16 @@ func TestCheckGoGuest(t *testing.T) {
 	if info.Version != 1 || !info.Initialize {
 		t.Errorf("info %+v", info)
 	}
-	if got := strings.Join(info.EntryPoints, ","); got != "counter,crash,fail,hello,inspect,queue,spin" {
-		t.Errorf("entry points %s", got)
+	// The guest's own exports, plus what the Go SDK exports for functions
+	// declared in code (its dispatcher, named ww_*).
+	var own []string
+	for _, e := range info.EntryPoints {
+		if !strings.HasPrefix(e, "ww_") {
+			own = append(own, e)
+		}
+	}
+	if got := strings.Join(own, ","); got != "counter,crash,fail,hello,inspect,queue,spin" {
+		t.Errorf("entry points %v", info.EntryPoints)
 	}
 	if e, err := info.Entry("hello"); err != nil || e != "hello" {
 		t.Errorf("Entry(hello) = %q, %v", e, err)

@@ -42,6 +42,8 @@ var hostFuncs = []hostFunc{
 	{"outbound_read", []api.ValueType{i32, i32, i32}, []api.ValueType{i32}, hostOutboundRead},
 	{"outbound_close", []api.ValueType{i32}, []api.ValueType{i32}, hostOutboundClose},
 	{"outbound_error", []api.ValueType{i32, i32}, []api.ValueType{i64}, hostOutboundError},
+	// §5.8, declaring functions (declare.go); ABI modules only.
+	{importDeclare, []api.ValueType{i32, i32}, []api.ValueType{i32}, hostDeclare},
 }
 
 // Instantiate registers the "wasmworker" host module (ABI v1's imports) in
@@ -189,13 +191,18 @@ func hostSetOutput(ctx context.Context, mod api.Module, s []uint64) {
 
 func hostSetError(ctx context.Context, mod api.Module, s []uint64) {
 	inv := current(ctx)
-	if inv == nil {
+	d := currentDeclarations(ctx)
+	if inv == nil && d == nil {
 		ret32(s, ErrNoInvocation)
 		return
 	}
 	msg, ok := view(mod.Memory(), api.DecodeU32(s[0]), api.DecodeU32(s[1]))
 	if !ok {
 		ret32(s, ErrMemory)
+		return
+	}
+	if inv == nil {
+		ret32(s, d.setError(msg))
 		return
 	}
 	ret32(s, inv.setError(msg))
@@ -256,13 +263,18 @@ func hostHTTPBody(ctx context.Context, mod api.Module, s []uint64) {
 
 func hostLog(ctx context.Context, mod api.Module, s []uint64) {
 	inv := current(ctx)
-	if inv == nil {
+	d := currentDeclarations(ctx)
+	if inv == nil && d == nil {
 		ret32(s, ErrNoInvocation)
 		return
 	}
 	msg, ok := view(mod.Memory(), api.DecodeU32(s[1]), api.DecodeU32(s[2]))
 	if !ok {
 		ret32(s, ErrMemory)
+		return
+	}
+	if inv == nil {
+		ret32(s, d.log(api.DecodeI32(s[0]), msg))
 		return
 	}
 	ret32(s, inv.log(api.DecodeI32(s[0]), msg))

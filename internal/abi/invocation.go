@@ -14,6 +14,7 @@ import (
 // the results with Result. It is used by one goroutine at a time.
 type Invocation struct {
 	req       *invocation.Request
+	fnName    string // the function's name (CONTEXT function_name)
 	bindings  []invocation.Binding
 	httpOut   string // name of the function's http output binding, "" if none
 	hasReturn bool   // the function declares a $return binding
@@ -37,11 +38,12 @@ type Invocation struct {
 
 var errNotRun = errors.New("the invocation has not run")
 
-// NewInvocation returns the state for running req on a function with the
-// given bindings (from its function.json).
-func NewInvocation(req *invocation.Request, bindings []invocation.Binding) *Invocation {
-	inv := &Invocation{req: req, bindings: bindings, err: errNotRun}
-	for _, b := range bindings {
+// NewInvocation returns the state for running req on the function fn: its
+// bindings (from function.json or its declaration) and its name, which the
+// guest reads as CONTEXT function_name.
+func NewInvocation(req *invocation.Request, fn invocation.Function) *Invocation {
+	inv := &Invocation{req: req, fnName: fn.Name, bindings: fn.Bindings, err: errNotRun}
+	for _, b := range fn.Bindings {
 		if !b.IsOutput() {
 			continue
 		}

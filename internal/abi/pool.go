@@ -208,6 +208,7 @@ type instance struct {
 	mem            *linmem.Memory          // its linear memory, held during calls
 	fns            map[string]api.Function // entry points looked up so far
 	cur            *Invocation             // the invocation running, for stdout/stderr lines
+	decl           *Declarations           // the declarations being collected (Pool.Declare), for stdout/stderr lines
 	ctx            context.Context         // the context of the call (or instantiation) running, for sleep
 	stdout, stderr lineLog
 }
@@ -290,6 +291,8 @@ func (l *lineLog) flush() {
 	}
 	if inv := l.in.cur; inv != nil {
 		inv.log(int32(invocation.LevelInformation), bytes.TrimSuffix(l.buf, []byte("\r")))
+	} else if d := l.in.decl; d != nil && !d.done {
+		d.log(int32(invocation.LevelInformation), bytes.TrimSuffix(l.buf, []byte("\r")))
 	}
 	l.buf = l.buf[:0]
 }

@@ -153,6 +153,8 @@ func (inv *Invocation) context(name []byte) (value, int32) {
 		return str(TypeString, inv.req.InvocationID), 0
 	case "function_id":
 		return str(TypeString, inv.req.FunctionID), 0
+	case "function_name":
+		return str(TypeString, inv.fnName), 0
 	case "trace_parent":
 		return str(TypeString, inv.req.TraceParent), 0
 	case "trace_state":

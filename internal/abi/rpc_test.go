@@ -12,7 +12,7 @@ import (
 
 // newInv is NewInvocation for a protocol request.
 func newInv(req *rpc.InvocationRequest, bindings []invocation.Binding) *Invocation {
-	return NewInvocation(rpcconv.Request(req), bindings)
+	return NewInvocation(rpcconv.Request(req), invocation.Function{Name: "Fn", Bindings: bindings})
 }
 
 // rpcLog is a guest log as the worker sends it.

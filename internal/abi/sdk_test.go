@@ -138,13 +138,23 @@ func rustGuest(t testing.TB) []byte {
 	src := abs(t, "testdata/guests/rust/guest.rs")
 	return guestBuild{
 		name:    "abi-rust-guest",
-		inputs:  []string{src, abs(t, "../../abi/sdk/rust/src/lib.rs")},
+		inputs:  append([]string{src}, rustSDKSources(t)...),
 		tool:    "/usr/bin/rustc",
 		missing: rustMissing(),
 		args: func(out string) []string {
 			return append(slices.Clone(rustFlags), "-o", out, src)
 		},
 	}.build(t)
+}
+
+// rustSDKSources lists every source file of the Rust SDK: a guest's cached
+// build is stale when any of them changes.
+func rustSDKSources(t testing.TB) []string {
+	files, err := filepath.Glob(abs(t, "../../abi/sdk/rust/src/*.rs"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("Rust SDK sources: %v (found %d)", err, len(files))
+	}
+	return files
 }
 
 // ascMissing says why the AssemblyScript compiler cannot run here ("" when

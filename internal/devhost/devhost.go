@@ -288,6 +288,10 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 	defer h.reload.Unlock()
 	dir := h.opts.AppDir
 	var buildErr error
+	var before fileSigs
+	if h.opts.Watch {
+		before = snapshot(filepath.Clean(dir))
+	}
 	if h.opts.Rebuild != nil {
 		var built []string
 		built, buildErr = h.opts.Rebuild(ctx, dir)
@@ -299,6 +303,19 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 		// After the build's own writes, before anything is read: a change
 		// the watcher reports later that this did not see needs a reload.
 		h.seen = snapshot(filepath.Clean(dir))
+		// A source that changed while the build ran may have been read
+		// before the change: it stays unseen, so the watcher reloads
+		// (at worst once more for a file the build itself rewrote). The
+		// build's outputs, the .wasm files, count as seen.
+		for p, sig := range h.seen {
+			if old, ok := before[p]; (!ok || old != sig) && !strings.HasSuffix(p, ".wasm") && sig != "d" {
+				if ok {
+					h.seen[p] = old
+				} else {
+					delete(h.seen, p)
+				}
+			}
+		}
 	}
 	if buildErr != nil {
 		return nil, fmt.Errorf("building the app: %w", buildErr)
@@ -317,14 +334,6 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 	}
 	g := &generation{h: h, app: app, env: env, lookup: envLookup(env), byName: map[string]*function{}, state: "Running", failed: map[string]string{}}
 	g.ctx, g.cancel = context.WithCancel(h.ctx)
-	for _, e := range app.Errors {
-		var fe *funcapp.FunctionError
-		name := ""
-		if errors.As(e, &fe) {
-			name = fe.Name
-		}
-		g.fail(name, e.Error())
-	}
 	runtime, _ := g.lookup("FUNCTIONS_WORKER_RUNTIME")
 	if runtime == "" {
 		runtime = "wasm"
@@ -334,9 +343,50 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding the %q worker in %s: %w", runtime, h.opts.WorkersDir, err)
 	}
+	// The functions: function.json folders (host indexing), or what the
+	// worker answers (worker indexing, docs/host-contract.md §2.1 B).
+	fns, fnErrs := app.Functions, app.Errors
+	var ids map[*funcapp.Function]fnhost.Indexed
+	var indexFailed indexFailures
+	if cfg.WorkerIndexing {
+		ix, err := g.startIndexing(ctx, cfg)
+		if err != nil {
+			// No worker answered: like no worker becoming ready.
+			g.state, g.noWorker = "Error", err
+			g.errs = append(g.errs, err.Error())
+			h.con.hostf("Error", "%v", err)
+			h.con.hostf("Information", "loaded 0 function(s), %d failed", len(g.failed))
+			return g, nil
+		}
+		if ix != nil {
+			if ix.overall != "" {
+				g.fail("", "Worker failed to index functions: "+ix.overall)
+				indexFailed.modules = moduleNames(ix.overall)
+			}
+			fns, ids, fnErrs = ix.fns, ix.ids, nil
+			for _, e := range ix.failed {
+				fnErrs = append(fnErrs, e)
+				if e.Name != "" {
+					indexFailed.functions = append(indexFailed.functions, e.Name)
+				}
+			}
+		}
+	}
+	for _, e := range fnErrs {
+		var fe *funcapp.FunctionError
+		var de *funcapp.DeclarationError
+		name := ""
+		switch {
+		case errors.As(e, &fe):
+			name = fe.Name
+		case errors.As(e, &de):
+			name = de.Name
+		}
+		g.fail(name, e.Error())
+	}
 	var loadable []*funcapp.Function
 	var prepared []*function
-	for _, fn := range app.Functions {
+	for _, fn := range fns {
 		if !hasExtension(cfg.Extensions, fn.ScriptFile) {
 			g.fail(fn.Name, fmt.Sprintf("%s: script file %s does not belong to the %s worker (extensions %v)", fn.Name, fn.ScriptFile, runtime, cfg.Extensions))
 			continue
@@ -354,17 +404,31 @@ func (h *Host) load(ctx context.Context) (*generation, error) {
 	}
 	if err := g.openStorage(ctx, prepared); err != nil {
 		g.cancel()
+		if g.pool != nil {
+			g.pool.stop()
+		}
 		return nil, err
 	}
 	if len(prepared) == 0 {
-		h.con.hostf("Warning", "no functions found in %s; no worker is started", app.Dir)
+		if g.pool != nil {
+			g.pool.stop()
+			g.pool = nil
+			h.con.hostf("Warning", "no functions found in %s; the worker is stopped", app.Dir)
+		} else {
+			h.con.hostf("Warning", "no functions found in %s; no worker is started", app.Dir)
+		}
 		h.con.hostf("Information", "loaded 0 function(s), %d failed", len(g.failed))
 		return g, nil
 	}
-	count := processCount(cfg, g.lookup)
-	h.con.hostf("Information", "Starting %d %s worker process(es) for %d function(s) (worker %s)", count, cfg.Language, len(loadable), cfg.Dir)
-	g.pool = newPool(g, cfg, loadable, count)
-	g.pool.start()
+	if g.pool != nil {
+		h.con.hostf("Information", "Loading %d function(s) in %d %s worker process(es)", len(loadable), len(g.pool.slots), cfg.Language)
+		g.pool.plan(loadable, ids, indexFailed)
+	} else {
+		count := processCount(cfg, g.lookup)
+		h.con.hostf("Information", "Starting %d %s worker process(es) for %d function(s) (worker %s)", count, cfg.Language, len(loadable), cfg.Dir)
+		g.pool = newPool(g, cfg, loadable, count)
+		g.pool.start()
+	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.Process.ProcessStartupTimeout+cfg.Process.InitializationTimeout+loadTimeout(app.Host.FunctionTimeout))
 	defer cancel()
 	loaded := 0

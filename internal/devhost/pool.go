@@ -26,15 +26,36 @@ const terminateGrace = 5 * time.Second
 
 // pool runs processCount worker processes for one generation of the app,
 // restarts those that die, and hands out ready workers round-robin.
+//
+// With worker indexing (the worker config's workerIndexing) the functions
+// are not known when the pool starts: the first worker started is asked for
+// them (index), the generation decides which to load (plan), and then every
+// worker loads those, under the ids the worker answered.
 type pool struct {
 	g     *generation
 	cfg   *fnhost.WorkerConfig
-	fns   []*funcapp.Function
 	slots []*slot
 	rr    atomic.Uint64
 
+	// fns and ids are what every worker loads (ids: the worker's function
+	// ids with worker indexing, else nil); set before planned is closed
+	// and not changed afterwards.
+	fns     []*funcapp.Function
+	ids     map[*funcapp.Function]fnhost.Indexed
+	planned chan struct{}
+	// indexFailed says what the worker's index has in error (reported once
+	// by the generation); set with fns.
+	indexFailed indexFailures
+
+	// indexing is the config's workerIndexing; indexMu serializes the
+	// FunctionsMetadataRequest so that only one worker is asked.
+	indexing bool
+	indexMu  sync.Mutex
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every slot state change
+	// index is the worker's FunctionMetadataResponse (nil until answered).
+	index *rpc.FunctionMetadataResponse
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -56,13 +77,95 @@ type slot struct {
 	restartWanted bool
 }
 
+// newPool makes a pool of count workers that load fns (host indexing).
 func newPool(g *generation, cfg *fnhost.WorkerConfig, fns []*funcapp.Function, count int) *pool {
+	p := newIndexingPool(g, cfg, count)
+	p.indexing = false
+	p.plan(fns, nil, indexFailures{})
+	return p
+}
+
+// newIndexingPool makes a pool of count workers whose first started worker
+// is asked for the app's functions (waitIndex); its workers load nothing
+// until plan is called.
+func newIndexingPool(g *generation, cfg *fnhost.WorkerConfig, count int) *pool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &pool{g: g, cfg: cfg, fns: fns, changed: make(chan struct{}), ctx: ctx, cancel: cancel}
+	p := &pool{g: g, cfg: cfg, indexing: true, planned: make(chan struct{}), changed: make(chan struct{}), ctx: ctx, cancel: cancel}
 	for i := 0; i < count; i++ {
 		p.slots = append(p.slots, &slot{p: p, index: i + 1})
 	}
 	return p
+}
+
+// plan sets the functions every worker loads, with their ids (nil: the
+// host makes them), and lets the workers load them; indexFailed names the
+// indexed functions in error. Only the first call counts.
+func (p *pool) plan(fns []*funcapp.Function, ids map[*funcapp.Function]fnhost.Indexed, indexFailed indexFailures) {
+	select {
+	case <-p.planned:
+		return
+	default:
+	}
+	p.fns, p.ids, p.indexFailed = fns, ids, indexFailed
+	close(p.planned)
+}
+
+// indexOn asks worker w for the app's functions, unless a worker of the
+// pool already answered (docs/host-contract.md §2.5: the host asks one
+// channel, once).
+func (p *pool) indexOn(ctx context.Context, w *fnhost.Worker) error {
+	p.indexMu.Lock()
+	defer p.indexMu.Unlock()
+	p.mu.Lock()
+	done := p.index != nil
+	p.mu.Unlock()
+	if done {
+		return nil
+	}
+	resp, err := w.IndexFunctions(ctx, p.g.app.Dir, fnhost.MetadataTimeout)
+	if err != nil {
+		return err
+	}
+	if resp == nil {
+		resp = &rpc.FunctionMetadataResponse{}
+	}
+	p.mu.Lock()
+	p.index = resp
+	p.notify()
+	p.mu.Unlock()
+	return nil
+}
+
+// waitIndex waits for the worker's FunctionMetadataResponse, or until every
+// slot gave up.
+func (p *pool) waitIndex(ctx context.Context) (*rpc.FunctionMetadataResponse, error) {
+	for {
+		p.mu.Lock()
+		if p.index != nil {
+			resp := p.index
+			p.mu.Unlock()
+			return resp, nil
+		}
+		allGaveUp := true
+		var reasons []error
+		for _, s := range p.slots {
+			if s.gaveUp == nil {
+				allGaveUp = false
+			} else {
+				reasons = append(reasons, s.gaveUp)
+			}
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		if allGaveUp {
+			return nil, fmt.Errorf("no worker is running: %w", errors.Join(reasons...))
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no worker answered FunctionsMetadataRequest: %w", context.Cause(ctx))
+		}
+	}
 }
 
 // start starts every slot's supervisor.
@@ -389,7 +492,8 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 	errorsOnly := p.cfg.UseStdErrorStreamForErrorsOnly
 	held := &heldEvents{con: con, on: true}
 	var errs map[string]error
-	defer func() { held.release(errs) }()
+	var indexFailed indexFailures
+	defer func() { held.release(errs, indexFailed) }()
 	opts := fnhost.WorkerOptions{
 		StartOptions: fnhost.StartOptions{
 			Config: p.cfg,
@@ -424,9 +528,24 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}
+	if p.indexing {
+		// docs/host-contract.md §2.1 B: after WorkerInitResponse the host
+		// asks for the functions, then loads them.
+		if err := p.indexOn(startCtx, w); err != nil {
+			w.Terminate(terminateGrace)
+			return nil, err
+		}
+	}
+	select {
+	case <-p.planned:
+		indexFailed = p.indexFailed
+	case <-p.ctx.Done():
+		w.Terminate(terminateGrace)
+		return nil, fmt.Errorf("starting worker: %w", p.ctx.Err())
+	}
 	loadCtx, cancelLoad := context.WithTimeout(p.ctx, loadTimeout(g.app.Host.FunctionTimeout))
 	defer cancelLoad()
-	loaded, err := w.Load(loadCtx, p.fns)
+	loaded, err := w.LoadIndexed(loadCtx, p.fns, p.ids)
 	if err != nil {
 		w.Terminate(terminateGrace)
 		return nil, fmt.Errorf("loading functions: %w", err)
@@ -441,7 +560,7 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 			errs[lf.Function.Name] = lf.Err
 		}
 	}
-	held.release(errs)
+	held.release(errs, indexFailed)
 	s.setWorker(w, ids, errs)
 	pid := 0
 	if w.Process() != nil {
@@ -475,14 +594,46 @@ func (h *heldEvents) emit(e Event) {
 	h.con.emit(e)
 }
 
+// indexFailures is what the worker's index has in error, which the
+// generation reports once: the worker's own error lines about it are
+// shown as Debug.
+type indexFailures struct {
+	// functions are the names of the functions in error; a worker line
+	// naming one (`function "Name"`, or slog's `function=Name`) is about it.
+	functions []string
+	// modules are the base names of the modules (`app.wasm`) the failed
+	// result of the answer names; a worker line naming one is about it.
+	modules []string
+}
+
+// about reports whether msg is about one of the failures.
+func (f indexFailures) about(msg string) bool {
+	for _, name := range f.functions {
+		if strings.Contains(msg, `function "`+name+`"`) || strings.Contains(msg+" ", "function="+name+" ") {
+			return true
+		}
+	}
+	for _, m := range f.modules {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // release emits what was held and stops holding; failed are the functions
-// that failed to load. A second call does nothing.
-func (h *heldEvents) release(failed map[string]error) {
+// that failed to load, indexFailed what the worker's index has in error
+// (the worker's error and warning lines about those become Debug too). A
+// second call does nothing.
+func (h *heldEvents) release(failed map[string]error, indexFailed indexFailures) {
 	h.mu.Lock()
 	evs := h.evs
 	h.on, h.evs = false, nil
 	h.mu.Unlock()
 	for _, e := range evs {
+		if (e.Level == "Error" || e.Level == "Warning") && indexFailed.about(e.Message) {
+			e.Level = "Debug"
+		}
 		if e.Level == "Error" && strings.Contains(e.Message, "failed to load") {
 			for name := range failed {
 				if strings.Contains(e.Message, `function "`+name+`"`) || strings.Contains(e.Message+" ", "function="+name+" ") {

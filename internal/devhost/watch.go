@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/wasmworker/wasmworker/internal/appbuild"
 )
 
 // DefaultWatchDebounce is how long the watcher waits after the last change
@@ -29,10 +30,14 @@ type fileSigs map[string]string
 
 // relevant reports whether a change to the file path (inside the app folder
 // root) can change the app: host.json and local.settings.json at the root,
-// and a function.json, a .wasm, a .go, go.mod or go.sum anywhere.
+// a function.json, a .wasm, a .go, go.mod or go.sum anywhere, and the
+// inputs of the build command of the app's wasmfunc.json (appbuild.IsBuildInput).
 func relevant(root, path string) bool {
 	if ignoredPath(root, path) {
 		return false
+	}
+	if appbuild.IsBuildInput(root, path) {
+		return true
 	}
 	base := filepath.Base(path)
 	if filepath.Dir(path) == filepath.Clean(root) && (base == "host.json" || base == "local.settings.json") {

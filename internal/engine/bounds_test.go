@@ -318,7 +318,7 @@ func TestABISleepStopsAtDeadline(t *testing.T) {
 	}
 	// count runs on the same module, hence the same pool of one instance.
 	runs := func() string {
-		inv := abi.NewInvocation(&invocation.Request{InvocationID: "c"}, nil)
+		inv := abi.NewInvocation(&invocation.Request{InvocationID: "c"}, invocation.Function{})
 		if err := nap.Module().Invoke(context.Background(), "count", inv); err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +380,7 @@ func TestReturnAfterDeadlineIsNotSuccess(t *testing.T) {
 		// The Module's own entry points say the same.
 		ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
 		if isABI {
-			err = f.Module().Invoke(ctx, "nap", abi.NewInvocation(&invocation.Request{InvocationID: "3"}, nil))
+			err = f.Module().Invoke(ctx, "nap", abi.NewInvocation(&invocation.Request{InvocationID: "3"}, invocation.Function{}))
 		} else {
 			_, err = f.Module().RunCommand(ctx, CommandInput{})
 		}

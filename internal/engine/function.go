@@ -67,7 +67,7 @@ func (e *Engine) LoadFunction(ctx context.Context, spec FunctionSpec) (*Function
 			_ = mod.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
-		f.exec = &abiExecutor{mod: mod, entry: entry, bindings: spec.Bindings}
+		f.exec = &abiExecutor{mod: mod, entry: entry, fn: spec.Function}
 	default:
 		f.exec = &commandExecutor{mod: mod, fn: spec.Function, env: mod.grants.Env}
 	}
@@ -291,13 +291,13 @@ const logEntryCost = 64
 // abiExecutor runs an entry point of an ABI v1 module on a warm instance
 // (abi/SPEC.md).
 type abiExecutor struct {
-	mod      *Module
-	entry    string
-	bindings []invocation.Binding
+	mod   *Module
+	entry string
+	fn    invocation.Function // its name answers CONTEXT function_name
 }
 
 func (x *abiExecutor) invoke(ctx context.Context, lv *liveModule, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
-	inv := abi.NewInvocation(req, x.bindings)
+	inv := abi.NewInvocation(req, x.fn)
 	callErr := lv.pool.Invoke(ctx, x.entry, inv)
 	outputs, ret, logs, err := inv.Result()
 	if err == nil && callErr != nil {

@@ -117,7 +117,7 @@ func TestLazyLoad(t *testing.T) {
 	if got := countRun(t, fa); got != "runs=1" {
 		t.Fatalf("first count: %q", got)
 	}
-	inv := abi.NewInvocation(&invocation.Request{InvocationID: "m"}, nil)
+	inv := abi.NewInvocation(&invocation.Request{InvocationID: "m"}, invocation.Function{})
 	if err := fa.Module().Invoke(context.Background(), "count", inv); err != nil {
 		t.Fatal(err)
 	}

@@ -446,7 +446,7 @@ func (w *Worker) routeLoad(r *rpc.FunctionLoadResponse) {
 
 // LoadedFunction is the outcome of loading one function.
 type LoadedFunction struct {
-	ID       string // the function id the host generated (GUID)
+	ID       string // the function id: the host's GUID, or the worker's with worker indexing
 	Function *funcapp.Function
 	Err      error // the worker's load failure, or nil
 }
@@ -456,6 +456,25 @@ type LoadedFunction struct {
 // max(FunctionTimeout, 1 min). A function whose load failed makes later
 // Invoke calls for its id fail without reaching the worker, as in the host.
 func (w *Worker) Load(ctx context.Context, fns []*funcapp.Function) ([]LoadedFunction, error) {
+	return w.LoadIndexed(ctx, fns, nil)
+}
+
+// Indexed is what the worker answered for one function in its
+// FunctionMetadataResponse that the host sends back when it loads it.
+type Indexed struct {
+	// ID is the worker's function_id.
+	ID string
+	// Properties are the worker's properties of the function; the host
+	// copies them into FunctionLoadRequest.metadata.properties (with
+	// "FunctionId" set to ID).
+	Properties map[string]string
+}
+
+// LoadIndexed is Load for functions the worker indexed (worker indexing,
+// docs/host-contract.md §2.5, §2.6): each function f of fns is loaded
+// under as[f].ID, with as[f].Properties in its metadata. A function missing
+// from as gets a fresh GUID, as with Load.
+func (w *Worker) LoadIndexed(ctx context.Context, fns []*funcapp.Function, as map[*funcapp.Function]Indexed) ([]LoadedFunction, error) {
 	ordered := append([]*funcapp.Function{}, fns...)
 	sort.SliceStable(ordered, func(i, j int) bool { return !ordered[i].Disabled && ordered[j].Disabled })
 	out := make([]LoadedFunction, len(ordered))
@@ -466,10 +485,25 @@ func (w *Worker) Load(ctx context.Context, fns []*funcapp.Function) ([]LoadedFun
 	msgs := make([]*rpc.StreamingMessage, len(ordered))
 	w.mu.Lock()
 	for i, f := range ordered {
-		id := uuid.NewString()
+		ix, indexed := as[f]
+		id := ix.ID
+		if id == "" {
+			id = uuid.NewString()
+		}
 		out[i] = LoadedFunction{ID: id, Function: f}
 		w.loads[id] = b
-		msgs[i] = &rpc.StreamingMessage{Content: &rpc.StreamingMessage_FunctionLoadRequest{FunctionLoadRequest: FunctionLoadRequest(id, f)}}
+		req := FunctionLoadRequest(id, f)
+		if indexed {
+			props := map[string]string{}
+			for k, v := range ix.Properties {
+				props[k] = v
+			}
+			for k, v := range req.Metadata.Properties {
+				props[k] = v
+			}
+			req.Metadata.Properties = props
+		}
+		msgs[i] = &rpc.StreamingMessage{Content: &rpc.StreamingMessage_FunctionLoadRequest{FunctionLoadRequest: req}}
 	}
 	w.mu.Unlock()
 	cleanup := func() {

@@ -238,61 +238,8 @@ func ParseFunction(dir string, data []byte) (*Function, error) {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	fn := &Function{Name: filepath.Base(abs), Dir: abs, Raw: raw}
-
-	rawBindings, ok := jsonc.Lookup(raw, "bindings")
-	if !ok || isNull(rawBindings) {
-		return nil, fail("no \"bindings\": at least one binding must be declared")
-	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(rawBindings, &list); err != nil {
-		return nil, fail("\"bindings\" must be an array of binding objects, got %s", kindOf(rawBindings))
-	}
-	if len(list) == 0 {
-		return nil, fail("\"bindings\" is empty: at least one binding must be declared")
-	}
-	seen := map[string]int{}
-	triggers := 0
-	for i, rb := range list {
-		b, err := parseBinding(rb)
-		if err != nil {
-			return nil, fail("binding %d %v", i+1, err)
-		}
-		key := strings.ToLower(b.Name)
-		if prev, dup := seen[key]; dup {
-			return nil, fail("bindings %d and %d are both named %q: binding names must be unique", prev, i+1, b.Name)
-		}
-		seen[key] = i + 1
-		if b.IsTrigger() {
-			triggers++
-		}
-		fn.Bindings = append(fn.Bindings, b)
-	}
-	switch triggers {
-	case 0:
-		if typo := misspelledTrigger(fn.Bindings); typo != "" {
-			return nil, fail("unknown trigger type %q; known: %s (a function needs exactly one binding whose type ends in \"Trigger\")",
-				typo, strings.Join(KnownTriggerTypes, ", "))
-		}
-		return nil, fail("no trigger binding: exactly one binding must have a type ending in \"Trigger\"")
-	case 1:
-	default:
-		return nil, fail("%d trigger bindings: exactly one binding may have a type ending in \"Trigger\"", triggers)
-	}
-
-	if v, ok := jsonc.Lookup(raw, "entryPoint"); ok && !isNull(v) {
-		if err := json.Unmarshal(v, &fn.EntryPoint); err != nil {
-			return nil, fail("\"entryPoint\" must be a string, got %s", kindOf(v))
-		}
-	}
-	if v, ok := jsonc.Lookup(raw, "disabled"); ok {
-		fn.Disabled = rawBool(v)
-	}
-	if v, ok := jsonc.Lookup(raw, "retry"); ok && !isNull(v) {
-		r, err := parseRetry(v)
-		if err != nil {
-			return nil, fail("\"retry\": %v", err)
-		}
-		fn.Retry = r
+	if err := parseSpec(fn, raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	var scriptFile string
 	if v, ok := jsonc.Lookup(raw, "scriptFile"); ok && !isNull(v) {
@@ -306,6 +253,68 @@ func ParseFunction(dir string, data []byte) (*Function, error) {
 	}
 	fn.ScriptFile = sf
 	return fn, nil
+}
+
+// parseSpec reads what function.json and a declaration (ParseDeclaration)
+// share into fn: the bindings, validated as the host validates them, the
+// entry point, "disabled" and "retry". Its errors do not name the file.
+func parseSpec(fn *Function, raw map[string]json.RawMessage) error {
+	rawBindings, ok := jsonc.Lookup(raw, "bindings")
+	if !ok || isNull(rawBindings) {
+		return fmt.Errorf("no \"bindings\": at least one binding must be declared")
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(rawBindings, &list); err != nil {
+		return fmt.Errorf("\"bindings\" must be an array of binding objects, got %s", kindOf(rawBindings))
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("\"bindings\" is empty: at least one binding must be declared")
+	}
+	seen := map[string]int{}
+	triggers := 0
+	for i, rb := range list {
+		b, err := parseBinding(rb)
+		if err != nil {
+			return fmt.Errorf("binding %d %v", i+1, err)
+		}
+		key := strings.ToLower(b.Name)
+		if prev, dup := seen[key]; dup {
+			return fmt.Errorf("bindings %d and %d are both named %q: binding names must be unique", prev, i+1, b.Name)
+		}
+		seen[key] = i + 1
+		if b.IsTrigger() {
+			triggers++
+		}
+		fn.Bindings = append(fn.Bindings, b)
+	}
+	switch triggers {
+	case 0:
+		if typo := misspelledTrigger(fn.Bindings); typo != "" {
+			return fmt.Errorf("unknown trigger type %q; known: %s (a function needs exactly one binding whose type ends in \"Trigger\")",
+				typo, strings.Join(KnownTriggerTypes, ", "))
+		}
+		return fmt.Errorf("no trigger binding: exactly one binding must have a type ending in \"Trigger\"")
+	case 1:
+	default:
+		return fmt.Errorf("%d trigger bindings: exactly one binding may have a type ending in \"Trigger\"", triggers)
+	}
+
+	if v, ok := jsonc.Lookup(raw, "entryPoint"); ok && !isNull(v) {
+		if err := json.Unmarshal(v, &fn.EntryPoint); err != nil {
+			return fmt.Errorf("\"entryPoint\" must be a string, got %s", kindOf(v))
+		}
+	}
+	if v, ok := jsonc.Lookup(raw, "disabled"); ok {
+		fn.Disabled = rawBool(v)
+	}
+	if v, ok := jsonc.Lookup(raw, "retry"); ok && !isNull(v) {
+		r, err := parseRetry(v)
+		if err != nil {
+			return fmt.Errorf("\"retry\": %v", err)
+		}
+		fn.Retry = r
+	}
+	return nil
 }
 
 func parseBinding(rb json.RawMessage) (Binding, error) {

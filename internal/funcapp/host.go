@@ -210,7 +210,7 @@ func LoadApp(dir string) (*App, error) {
 		if _, err := os.Stat(filepath.Join(fdir, functionJSON)); err != nil {
 			continue // not a function folder
 		}
-		if !functionNameRE.MatchString(name) || strings.EqualFold(name, "host") {
+		if !ValidFunctionName(name) {
 			app.Errors = append(app.Errors, &FunctionError{Name: name, Err: fmt.Errorf("%s: %q is not a valid function name: it must start with a letter and hold only letters, digits, '_' and '-' (at most 128), and must not be \"host\"", fileLabel(fdir), name)})
 			continue
 		}

@@ -100,7 +100,13 @@ func sourceKey(dir string, opt Options) (string, error) {
 	}
 	// Packages of this module that a guest may import (for example an SDK).
 	if root, err := moduleRoot(dir); err == nil {
-		for _, sub := range []string{"go.mod", "abi"} {
+		subs := []string{"go.mod", "abi"}
+		if _, err := os.Stat(filepath.Join(root, "abi")); err != nil {
+			// A module of its own, such as the Go SDK's (abi/sdk/go):
+			// all of it may be imported.
+			subs = []string{"."}
+		}
+		for _, sub := range subs {
 			_ = filepath.WalkDir(filepath.Join(root, sub), func(p string, d fs.DirEntry, err error) error {
 				if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "go.mod") {
 					files = append(files, p)

@@ -59,8 +59,9 @@ func (fn *function) loadError() string {
 	return fmt.Sprintf("function %q failed to load: %v", fn.name, fn.err)
 }
 
-// compile reads function.json and compiles the module. It never returns
-// nil. fn.err does not name the function; loadError adds the name.
+// compile finds the function's metadata (the worker's index for a function
+// declared in an app module, else its function.json) and compiles the
+// module. It never returns nil. fn.err does not name the function; loadError adds the name.
 func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 	md := req.GetMetadata()
 	fn := &function{id: req.GetFunctionId(), name: md.GetName()}
@@ -68,29 +69,23 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 		fn.err = fmt.Errorf("FunctionLoadRequest %s carries no metadata", fn.id)
 		return fn
 	}
-	if md.GetDirectory() == "" {
-		fn.err = errors.New("the host sent no directory, so function.json cannot be read")
-		return fn
+	meta, err := w.indexedFunction(fn.id)
+	if meta == nil && err == nil {
+		w.indexForLoad(md)
+		meta, err = w.indexedFunction(fn.id)
 	}
-	meta, err := funcapp.LoadFunction(md.GetDirectory())
-	if err != nil {
+	switch {
+	case err != nil: // indexed, and listed as failed
 		fn.err = err
 		return fn
-	}
-	// The host resolved the script file and entry point already (docs/host-contract.md §4.2);
-	// its values win over our own reading of function.json.
-	if md.GetName() != "" {
-		meta.Name = md.GetName()
-	}
-	fn.name = meta.Name
-	if sf := md.GetScriptFile(); sf != "" {
-		if !filepath.IsAbs(sf) {
-			sf = filepath.Join(md.GetDirectory(), sf)
+	case meta != nil: // declared in an app module: the index has it all
+		fn.name = meta.Name
+	default:
+		if meta, err = folderFunction(md); err != nil {
+			fn.err = err
+			return fn
 		}
-		meta.ScriptFile = sf
-	}
-	if ep := md.GetEntryPoint(); ep != "" {
-		meta.EntryPoint = ep
+		fn.name = meta.Name
 	}
 	fn.meta = meta
 	if meta.ScriptFile == "" {
@@ -122,6 +117,33 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 		fn.err = nameCompileBudget(err)
 	}
 	return fn
+}
+
+// folderFunction reads the function.json of the folder a FunctionLoadRequest
+// names; the host's values for the name, script file and entry point win
+// over our own reading of it, since the host resolved them already
+// (docs/host-contract.md §4.2).
+func folderFunction(md *rpc.RpcFunctionMetadata) (*funcapp.Function, error) {
+	if md.GetDirectory() == "" {
+		return nil, errors.New("the host sent no directory, so function.json cannot be read")
+	}
+	meta, err := funcapp.LoadFunction(md.GetDirectory())
+	if err != nil {
+		return nil, err
+	}
+	if md.GetName() != "" {
+		meta.Name = md.GetName()
+	}
+	if sf := md.GetScriptFile(); sf != "" {
+		if !filepath.IsAbs(sf) {
+			sf = filepath.Join(md.GetDirectory(), sf)
+		}
+		meta.ScriptFile = sf
+	}
+	if ep := md.GetEntryPoint(); ep != "" {
+		meta.EntryPoint = ep
+	}
+	return meta, nil
 }
 
 // handleLoad compiles one function in the background and answers with its

@@ -229,7 +229,11 @@ func sdkOutboundRust(t *testing.T) []byte {
 	}
 	src := sdkOutboundAbs(t, "testdata/sdkoutbound/rust/guest.rs")
 	sdk := sdkOutboundAbs(t, "../../abi/sdk/rust/src")
-	return sdkOutboundBuild(t, "rust", []string{src, filepath.Join(sdk, "lib.rs"), filepath.Join(sdk, "outbound.rs")}, "", rustc,
+	sdkFiles, err := filepath.Glob(filepath.Join(sdk, "*.rs"))
+	if err != nil || len(sdkFiles) == 0 {
+		t.Fatalf("Rust SDK sources in %s: %v (found %d)", sdk, err, len(sdkFiles))
+	}
+	return sdkOutboundBuild(t, "rust", append([]string{src}, sdkFiles...), "", rustc,
 		func(out string) []string {
 			return []string{"--target", "wasm32-wasi", "--edition", "2021", "--crate-type", "cdylib",
 				"-C", "opt-level=3", "-C", "strip=symbols", "-D", "warnings", "-o", out, src}

@@ -50,5 +50,6 @@ func (w *Worker) reloadEnvironment(req *rpc.FunctionEnvironmentReloadRequest) er
 		w.appDir = dir
 	}
 	w.hostCfg = nil // read host.json again
+	w.index = nil   // the host asks for the new app's functions (metadata.go)
 	return nil
 }

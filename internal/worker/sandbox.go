@@ -63,14 +63,14 @@ func sandboxPolicy(fn *funcapp.Function, appDir string, maxMessage int) (policy,
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&s); err != nil {
-			return policy{}, fmt.Errorf("function.json %q settings: %w (known: memoryMB, timeout, maxOutputMB, maxLogKB, maxInstances, isolate, env, dirs, allowedHosts, maxOutboundRequests, maxOutboundResponseMB)", SandboxKey, err)
+			return policy{}, fmt.Errorf("the %q settings: %w (known: memoryMB, timeout, maxOutputMB, maxLogKB, maxInstances, isolate, env, dirs, allowedHosts, maxOutboundRequests, maxOutboundResponseMB)", SandboxKey, err)
 		}
 	}
 	var p policy
 	var err error
 	mb := func(name string, v int, env string) (int, error) {
 		if v < 0 {
-			return 0, fmt.Errorf("function.json %q: %s must not be negative (got %d)", SandboxKey, name, v)
+			return 0, fmt.Errorf("the %q settings: %s must not be negative (got %d)", SandboxKey, name, v)
 		}
 		if v == 0 {
 			return envInt(env)
@@ -116,7 +116,7 @@ func sandboxPolicy(fn *funcapp.Function, appDir string, maxMessage int) (policy,
 	if s.Timeout != "" {
 		d, err := funcapp.ParseTimeSpan(s.Timeout)
 		if err != nil || d <= 0 {
-			return p, fmt.Errorf("function.json %q: timeout %q is not a positive hh:mm:ss time span", SandboxKey, s.Timeout)
+			return p, fmt.Errorf("the %q settings: timeout %q is not a positive hh:mm:ss time span", SandboxKey, s.Timeout)
 		}
 		p.limits.Timeout = d
 	}
@@ -125,13 +125,13 @@ func sandboxPolicy(fn *funcapp.Function, appDir string, maxMessage int) (policy,
 	for _, d := range s.Dirs {
 		host := d.Path
 		if host == "" {
-			return p, fmt.Errorf("function.json %q: a directory grant needs a \"path\" (relative to the app root)", SandboxKey)
+			return p, fmt.Errorf("the %q settings: a directory grant needs a \"path\" (relative to the app root)", SandboxKey)
 		}
 		if !filepath.IsAbs(host) {
 			host = filepath.Join(appDir, host)
 		}
 		if d.MaxWriteMB < 0 {
-			return p, fmt.Errorf("function.json %q: dirs %q: maxWriteMB %d is negative", SandboxKey, d.Path, d.MaxWriteMB)
+			return p, fmt.Errorf("the %q settings: dirs %q: maxWriteMB %d is negative", SandboxKey, d.Path, d.MaxWriteMB)
 		}
 		p.grants.Dirs = append(p.grants.Dirs, engine.DirGrant{Host: host, Guest: d.Mount, Writable: d.Writable, MaxWriteBytes: int64(d.MaxWriteMB) << 20})
 	}

@@ -95,6 +95,7 @@ type Worker struct {
 
 	mu        sync.RWMutex
 	functions map[string]*function // by function id
+	index     *indexed             // the last worker indexing (metadata.go); nil before one
 	appDir    string
 	hostCfg   *funcapp.HostConfig
 	// deadlineCache is the invocation deadline computed from deadlineFor
@@ -113,7 +114,10 @@ type Worker struct {
 	lastHealth atomic.Int64 // unix ns of the last health log
 
 	loadSem chan struct{} // bounds parallel compilation
-	bgWG    sync.WaitGroup
+	// indexMu serializes indexings; loadIndexMu the indexings a load starts
+	// (Worker.indexForLoad).
+	indexMu, loadIndexMu sync.Mutex
+	bgWG                 sync.WaitGroup
 
 	terminated chan struct{} // closed once WorkerTerminate has drained
 	termOnce   sync.Once

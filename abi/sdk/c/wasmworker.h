@@ -1,19 +1,30 @@
 /*
  * wasmworker.h: the C SDK of the wasmworker guest ABI v1 (abi/SPEC.md).
+ * One header and one source file (wasmworker.c); copy them or compile them
+ * from a clone (README.md "Use it from your own project").
  *
- * Build a function (Debian clang 14 with wasi-libc):
+ * Build an app module (Debian clang 14 with wasi-libc):
  *   clang --target=wasm32-wasi -O2 -s -mexec-model=reactor \
  *     -Wl,--stack-first -Wl,-z,stack-size=1048576 \
- *     -I abi/sdk/c -o main.wasm main.c abi/sdk/c/wasmworker.c
+ *     -I /path/to/wasmworker/abi/sdk/c -o app.wasm app.c /path/to/wasmworker/abi/sdk/c/wasmworker.c
  *
- * A function is an exported entry point that runs a handler:
- *   static int handle(void) { return ww_http_body_str("hi"); }
- *   WW_FUNCTION(run, handle)
+ * A function is an exported entry point that runs a handler, and a module
+ * declares its functions in code (SPEC.md §2.3):
+ *   static int hello(void) { return ww_http_body_str("hi"); }
+ *   WW_FUNCTION(hello, hello)
+ *   WW_FUNCTIONS {
+ *     ww_decl *d = ww_function("Hello", "hello");
+ *     ww_http_trigger(d, "hello", "get,post");
+ *     return ww_declare_function(d);
+ *   }
  *
- * Strings and values the getters return live until the invocation ends
- * (ww_run frees them); they are NUL-terminated for convenience, but may also
- * contain NUL bytes: use the length. Functions returning int give 0 or a
- * negative WW_E_* code.
+ * Memory: strings and values the getters return live until the invocation
+ * ends (ww_run frees them; nothing else is allocated behind your back
+ * except these per-invocation blocks and the request head of ww_fetch).
+ * They are NUL-terminated for convenience, but may also contain NUL bytes:
+ * use the length. Functions returning int give 0 or a negative WW_E_* code;
+ * ww_strerror names a code and ww_last_error() says which call failed on
+ * what binding or key.
  */
 #ifndef WASMWORKER_H
 #define WASMWORKER_H
@@ -87,6 +98,8 @@ WW_IMPORT("outbound_headers") int64_t ww_abi_outbound_headers(int32_t handle, vo
 WW_IMPORT("outbound_read") int32_t ww_abi_outbound_read(int32_t handle, void *buf, size_t buf_len);
 WW_IMPORT("outbound_close") int32_t ww_abi_outbound_close(int32_t handle);
 WW_IMPORT("outbound_error") int64_t ww_abi_outbound_error(void *buf, size_t buf_len);
+/* Declaring functions (SPEC.md §5.8); only a module that declares imports it. */
+WW_IMPORT("declare") int32_t ww_abi_declare(const char *json, size_t len);
 #undef WW_IMPORT
 
 /* ---- reading ---- */
@@ -99,10 +112,18 @@ int64_t ww_value_int(const ww_value *v);                     /* 0 unless WW_INT 
 double ww_value_double(const ww_value *v);                   /* 0 unless WW_DOUBLE */
 
 const char *ww_invocation_id(void);
+const char *ww_function_name(void);          /* the declared name of the function being invoked */
+
+/* Trigger metadata as text and as a number, whatever type the host sent
+ * (a JSON string is unquoted: "Id" of a queue message; DequeueCount arrives
+ * as JSON text). ww_metadata_str gives "" when absent; ww_metadata_int gives
+ * 0 or WW_E_NOT_FOUND / WW_E_BAD_TYPE (not a whole number). */
+const char *ww_metadata_str(const char *key);
+int ww_metadata_int(const char *key, int64_t *out);
 const char *ww_method(void);                 /* "" without an HTTP request */
 const char *ww_url(void);
 const char *ww_header(const char *name);     /* "" when absent */
-const char *ww_query(const char *name);
+const char *ww_query(const char *name);     /* "" when absent or empty; ww_get(WW_SRC_HTTP_QUERY, ...) tells them apart */
 const char *ww_param(const char *name);
 int ww_body(ww_value *out);                  /* request body */
 
@@ -118,6 +139,19 @@ int ww_http_body_str(const char *s);
 int ww_log(int level, const char *msg);
 int ww_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ww_set_error(const char *msg);
+int ww_set_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- errors ---- */
+/* The name and meaning of a WW_E_* code: "WW_E_NOT_OUTPUT: not an output
+ * binding of the function". Static text; never NULL. */
+const char *ww_strerror(int code);
+/* What the last SDK call that failed in this invocation was doing, naming
+ * the binding, key or function: `set_output "result": WW_E_NOT_OUTPUT: not
+ * an output binding of the function`; "" when none failed. When a handler
+ * run by ww_run returns non-zero without calling ww_set_error, this is the
+ * failure message the host reports. Reads of absent values (WW_E_NOT_FOUND)
+ * are not recorded: they are an answer, not a failure. */
+const char *ww_last_error(void);
 
 /* ---- outbound HTTP (SPEC.md §5.7) ----
  * The host sends the request only to a destination the function's grant
@@ -159,6 +193,86 @@ int ww_run(int (*handler)(void));
 
 /* Allocates len bytes that are freed when the invocation ends. */
 void *ww_alloc(size_t len);
+
+/* ---- declaring functions in code (SPEC.md §2.3, §5.8) ----
+ * WW_FUNCTIONS { ... return 0; } defines the export wasmworker_functions,
+ * which the worker calls once when it indexes the app (never during an
+ * invocation). In it, declare each function either from raw JSON in
+ * function.json syntax plus "name" (ww_declare) or with a builder:
+ *
+ *   WW_FUNCTIONS {
+ *     ww_decl *d = ww_function("HttpHello", "hello");   (name, entry point)
+ *     ww_http_trigger(d, "hello/{name?}", "get,post");  (req in, res out)
+ *     int rc = ww_declare_function(d);                  (sends it, frees d)
+ *     if (rc) return rc;
+ *     d = ww_function("ProcessJob", "process_job");
+ *     ww_queue_trigger(d, "msg", "jobs", NULL);         (NULL: AzureWebJobsStorage)
+ *     ww_queue_output(d, "result", "results", NULL);
+ *     ww_retry_fixed(d, 3, "00:00:05");
+ *     return ww_declare_function(d);
+ *   }
+ *
+ * Builder calls return 0 or a WW_E_* code; an error sticks to the builder
+ * and ww_declare_function returns it (with ww_last_error naming the
+ * function), so checking only that result is enough. Strings are escaped
+ * for JSON; arguments named *_json are raw JSON inserted as they are. The
+ * host checks the declaration (names, one trigger, unknown keys ...) and
+ * reports a bad one by function name at indexing. */
+#define WW_FUNCTIONS \
+  static int ww_functions_body(void); \
+  __attribute__((export_name("wasmworker_functions"))) int wasmworker_functions(void) { \
+    return ww_run(ww_functions_body); \
+  } \
+  static int ww_functions_body(void)
+
+/* Declares one function from a JSON object ({"name": ..., "entryPoint": ...,
+ * "bindings": [...], "retry": {...}, "disabled": ..., "wasmworker": {...}}). */
+int ww_declare(const char *json);
+
+typedef struct ww_decl ww_decl;
+/* Starts the declaration of function name served by export entry_point
+ * (NULL: "run"). Returns NULL when out of memory (every ww_decl function
+ * accepts NULL and ww_declare_function then fails). */
+ww_decl *ww_function(const char *name, const char *entry_point);
+/* An HTTP function: binding "req" (httpTrigger, authLevel anonymous, the
+ * route, methods as "get,post"; NULL route or methods: the defaults) and
+ * binding "res" (http out). ww_auth_level changes the level. */
+int ww_http_trigger(ww_decl *d, const char *route, const char *methods);
+int ww_auth_level(ww_decl *d, const char *level); /* "anonymous", "function", "admin" */
+/* A queue trigger / queue output binding named name on queue (connection
+ * NULL: "AzureWebJobsStorage"). */
+int ww_queue_trigger(ww_decl *d, const char *name, const char *queue, const char *connection);
+int ww_queue_output(ww_decl *d, const char *name, const char *queue, const char *connection);
+/* A timer trigger named name with an NCRONTAB schedule ("0 0 * * * *": hourly). */
+int ww_timer_trigger(ww_decl *d, const char *name, const char *schedule);
+/* Any binding: type, direction ("in", "out", "inout"), name, then pairs
+ * of string key and string value ending with NULL:
+ *   ww_binding(d, "blob", "in", "doc", "path", "docs/{name}", "connection", "Storage", NULL); */
+int ww_binding(ww_decl *d, const char *type, const char *direction, const char *name, ...);
+/* Any binding as a raw JSON object. */
+int ww_binding_json(ww_decl *d, const char *binding_json);
+/* Adds key = raw JSON value to the last binding added (a number, a
+ * boolean, an array): ww_binding_set(d, "isBatched", "true"). */
+int ww_binding_set(ww_decl *d, const char *key, const char *value_json);
+/* Retry options (function.json "retry"). */
+int ww_retry_fixed(ww_decl *d, int max_retry_count, const char *delay_interval);
+int ww_retry_exponential(ww_decl *d, int max_retry_count, const char *minimum_interval,
+                         const char *maximum_interval);
+int ww_disabled(ww_decl *d, int disabled);
+/* Grants (function.json "wasmworker"): the app settings the function may
+ * read, an outbound destination it may reach; ww_grants_json gives the
+ * whole "wasmworker" object raw (memoryMB, timeout, dirs, ...) and replaces
+ * what ww_grant_env / ww_allow_host gave. */
+int ww_grant_env(ww_decl *d, const char *setting);
+int ww_allow_host(ww_decl *d, const char *scheme_host_port);
+int ww_grants_json(ww_decl *d, const char *wasmworker_json);
+/* The declaration as JSON (valid until the builder is declared or freed),
+ * NULL after an error. */
+const char *ww_decl_json(ww_decl *d);
+/* Declares the function and frees the builder: 0 or a WW_E_* code. */
+int ww_declare_function(ww_decl *d);
+/* Frees a builder without declaring it. */
+void ww_decl_free(ww_decl *d);
 
 #ifdef __cplusplus
 }

@@ -1,32 +1,35 @@
-//go:build wasip1
-
 // Package wasmworker is the Go SDK of the wasmworker guest ABI v1
-// (abi/SPEC.md): it lets a Go function built with GOOS=wasip1 GOARCH=wasm
-// -buildmode=c-shared read its bindings, write its outputs and HTTP
-// response, and log, through the worker's host imports.
+// (abi/SPEC.md): Azure Functions written in Go, built as one WebAssembly
+// module with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared.
 //
-// A function is an exported entry point that calls Run:
+// Functions are declared in code, in the package's init functions:
 //
-//	//go:wasmexport run
-//	func run() int32 { return wasmworker.Run(handle) }
-//
-//	func handle() error {
-//		wasmworker.SetHeader("content-type", "text/plain")
-//		return wasmworker.WriteString("Hello, " + wasmworker.Query("name"))
+//	func init() {
+//		wwhttp.HandleFunc("Hello", hello, ww.Route("hello"), ww.Methods("GET"))
+//		ww.HandleQueue("Work", "work", work, ww.QueueOutput("out", "work-done"))
 //	}
 //
-// Outbound HTTP requests (SPEC.md §5.7) go through net/http's client once
-// the function imports the sub-package outbound, which installs the host's
-// transport as http.DefaultTransport:
+//	func main() {} // required by Go, never run in a -buildmode=c-shared module
 //
-//	import _ "github.com/wasmworker/wasmworker/abi/sdk/go/outbound"
+// Registration belongs in init (or package variable initialisers): a
+// c-shared module runs package initialisation in _initialize and never runs
+// main. The module exports wasmworker_functions, which declares every
+// registered function to the worker (SPEC.md §2.3), and one entry point,
+// ww_dispatch, which runs the function the host names.
 //
-// It is a separate import because net/http makes a module about 3× larger
-// (2.7 MB to 8 MB) and slower to compile, a cost that functions which never
-// call out should not pay.
+// Every handler gets a context.Context that carries the invocation
+// (FromContext) and is cancelled when the invocation ends; SetOutput,
+// Logger and the trigger types (QueueMessage, TimerInfo, Blob) do the
+// conversions. HTTP functions are http.Handlers, registered with package
+// wwhttp, which is a separate import because net/http doubles the size of a
+// module (README.md). Package wwtest runs registered functions natively in
+// go test; outside GOOS=wasip1 and without wwtest every host call fails with
+// ErrNoInvocation.
 //
-// The functions of this package are only meaningful while an entry point
-// runs. They are not safe for concurrent use from several goroutines (an
+// The package-level functions without a context (Input, Query, SetStatus,
+// Run, …) are the low-level API for entry points exported by hand
+// (//go:wasmexport) and named by function.json files. They are only
+// meaningful while an entry point runs, and not safe for concurrent use (an
 // instance serves one invocation at a time).
 package wasmworker
 
@@ -36,7 +39,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"unsafe"
+
+	"github.com/wasmworker/wasmworker/abi/sdk/go/internal/hostabi"
 )
 
 // Type is a value's type tag (SPEC.md §4.1).
@@ -89,6 +93,9 @@ const (
 	ErrNoInvocation Error = -10
 	ErrBadValue     Error = -11
 	ErrUnsupported  Error = -12
+	ErrDenied       Error = -13
+	ErrHTTPFailed   Error = -14
+	ErrBadHandle    Error = -15
 )
 
 var errText = map[Error]string{
@@ -97,8 +104,11 @@ var errText = map[Error]string{
 	ErrNotOutput: "not an output binding of this function", ErrNoHTTP: "no HTTP request or http output binding",
 	ErrLimit: "per-invocation limit reached", ErrNoInvocation: "no invocation in progress",
 	ErrBadValue: "invalid argument", ErrUnsupported: "not supported by ABI v1",
+	ErrDenied: "denied by the function's grant", ErrHTTPFailed: "outbound HTTP request failed",
+	ErrBadHandle: "not an open outbound response",
 }
 
+// Error returns the code's meaning, e.g. "wasmworker: not found".
 func (e Error) Error() string {
 	if s, ok := errText[e]; ok {
 		return "wasmworker: " + s
@@ -154,13 +164,37 @@ func (v Value) Float() (f float64, ok bool) {
 // Decode unmarshals a JSON, String or Bytes value holding JSON text into dst.
 func (v Value) Decode(dst any) error { return json.Unmarshal(v.Data, dst) }
 
+// noHost answers every call with NO_INVOCATION: it stands in for the host
+// outside GOOS=wasip1 when no test host (package wwtest) is installed.
+type noHost struct{}
+
+func (noHost) Get(uint32, string, []byte) int64            { return hostabi.NoInvocation }
+func (noHost) GetItem(uint32, string, int32, []byte) int64 { return hostabi.NoInvocation }
+func (noHost) GetKey(uint32, int32, []byte) int64          { return hostabi.NoInvocation }
+func (noHost) SetOutput(string, uint32, []byte) int32      { return hostabi.NoInvocation }
+func (noHost) SetError(string) int32                       { return hostabi.NoInvocation }
+func (noHost) HTTPStatus(int32) int32                      { return hostabi.NoInvocation }
+func (noHost) HTTPHeader(string, string) int32             { return hostabi.NoInvocation }
+func (noHost) HTTPCookie(string) int32                     { return hostabi.NoInvocation }
+func (noHost) HTTPBody(uint32, []byte) int32               { return hostabi.NoInvocation }
+func (noHost) Log(int32, string) int32                     { return hostabi.NoInvocation }
+func (noHost) Declare([]byte) int32                        { return hostabi.NoInvocation }
+
+// host returns the host to call.
+func host() hostabi.Host {
+	if h := hostabi.Current; h != nil {
+		return h
+	}
+	return noHost{}
+}
+
 // scratch is the reusable buffer getters copy into (SPEC.md §5.1).
 var scratch = make([]byte, 4096)
 
 // fetch runs a getter into scratch, or into an exact-size buffer when the
 // value is larger, and returns a copy the caller owns.
-func fetch(get func(buf unsafe.Pointer, n uint32) int64) (Value, error) {
-	r := get(unsafe.Pointer(unsafe.SliceData(scratch)), uint32(len(scratch)))
+func fetch(get func(buf []byte) int64) (Value, error) {
+	r := get(scratch)
 	if r < 0 {
 		return Value{}, Error(int32(r))
 	}
@@ -172,14 +206,14 @@ func fetch(get func(buf unsafe.Pointer, n uint32) int64) (Value, error) {
 		return Value{Type: t, Data: append([]byte(nil), scratch[:n]...), Len: n}, nil
 	}
 	buf := make([]byte, n)
-	if r = get(unsafe.Pointer(unsafe.SliceData(buf)), uint32(n)); r < 0 {
+	if r = get(buf); r < 0 {
 		return Value{}, Error(int32(r))
 	}
 	return Value{Type: t, Data: buf, Len: n}, nil
 }
 
 func getValue(source uint32, name string) (Value, error) {
-	return fetch(func(buf unsafe.Pointer, n uint32) int64 { return abiGet(source, name, buf, n) })
+	return fetch(func(buf []byte) int64 { return host().Get(source, name, buf) })
 }
 
 func getString(source uint32, name string) string {
@@ -196,7 +230,7 @@ func Input(name string) (Value, error) { return getValue(srcInput, name) }
 
 // Item returns element i of the collection input binding name.
 func Item(name string, i int) (Value, error) {
-	return fetch(func(buf unsafe.Pointer, n uint32) int64 { return abiGetItem(srcInput, name, int32(i), buf, n) })
+	return fetch(func(buf []byte) int64 { return host().GetItem(srcInput, name, int32(i), buf) })
 }
 
 // Metadata returns the trigger-metadata entry key (e.g. "DequeueCount").
@@ -205,7 +239,7 @@ func Metadata(key string) (Value, error) { return getValue(srcMetadata, key) }
 func keys(source uint32) []string {
 	var out []string
 	for i := int32(0); ; i++ {
-		v, err := fetch(func(buf unsafe.Pointer, n uint32) int64 { return abiGetKey(source, i, buf, n) })
+		v, err := fetch(func(buf []byte) int64 { return host().GetKey(source, i, buf) })
 		if err != nil {
 			return out
 		}
@@ -231,14 +265,31 @@ func URL() string { return getString(srcHTTP, "url") }
 // Header returns the request header name (case-insensitive), or "".
 func Header(name string) string { return getString(srcHTTPHeader, name) }
 
-// Query returns the query parameter name, or "".
+// Query returns the query parameter name, or "" (absent and empty alike;
+// LookupQuery tells them apart).
 func Query(name string) string { return getString(srcHTTPQuery, name) }
+
+// LookupQuery returns the query parameter name and whether the request has
+// it ("?name=" gives "", true).
+func LookupQuery(name string) (string, bool) {
+	v, err := getValue(srcHTTPQuery, name)
+	if err != nil {
+		return "", false
+	}
+	return string(v.Data), true
+}
 
 // Param returns the route parameter name, or "".
 func Param(name string) string { return getString(srcHTTPParam, name) }
 
 // HeaderNames returns the request's header names, sorted.
 func HeaderNames() []string { return keys(srcHTTPHeader) }
+
+// QueryNames returns the request's query parameter names, sorted.
+func QueryNames() []string { return keys(srcHTTPQuery) }
+
+// ParamNames returns the names of the request's route parameters, sorted.
+func ParamNames() []string { return keys(srcHTTPParam) }
 
 // Body returns the HTTP request body (nil when there is none).
 func Body() []byte {
@@ -249,20 +300,16 @@ func Body() []byte {
 	return v.Data
 }
 
-func ptr(b []byte) (unsafe.Pointer, uint32) {
-	return unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b))
-}
-
-// SetOutput sets output binding name ("$return" for the return value) to data
-// of type t (String, JSON, Bytes, Int or Double).
-func SetOutput(name string, t Type, data []byte) error {
-	p, n := ptr(data)
-	return check(abiSetOutput(name, uint32(t), p, n))
+// SetOutputRaw sets output binding name ("$return" for the return value) to
+// data of type t (String, JSON, Bytes, Int or Double). SetOutput (with a
+// context) picks the type from a Go value.
+func SetOutputRaw(name string, t Type, data []byte) error {
+	return check(host().SetOutput(name, uint32(t), data))
 }
 
 // SetOutputString sets output binding name to a string.
 func SetOutputString(name, s string) error {
-	return check(abiSetOutput(name, uint32(String), unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))))
+	return check(host().SetOutput(name, uint32(String), []byte(s)))
 }
 
 // SetOutputJSON sets output binding name to v marshalled as JSON.
@@ -271,36 +318,39 @@ func SetOutputJSON(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("marshal output %s: %w", name, err)
 	}
-	return SetOutput(name, JSON, b)
+	return SetOutputRaw(name, JSON, b)
 }
 
 // SetOutputInt sets output binding name to an integer.
 func SetOutputInt(name string, n int64) error {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(n))
-	return SetOutput(name, Int, b[:])
+	return SetOutputRaw(name, Int, b[:])
 }
 
 // SetStatus sets the HTTP response status (the response starts as 200).
-func SetStatus(code int) error { return check(abiHTTPStatus(int32(code))) }
+func SetStatus(code int) error { return check(host().HTTPStatus(int32(code))) }
 
-// SetHeader adds a response header; adding a name twice joins the values.
-func SetHeader(name, value string) error { return check(abiHTTPHeader(name, value)) }
+// AddHeader adds a response header; adding a name twice joins the values
+// with ", " (the host keeps one value per name).
+func AddHeader(name, value string) error { return check(host().HTTPHeader(name, value)) }
+
+// SetHeader adds a response header, exactly like AddHeader.
+//
+// Deprecated: it appends like http.Header.Add despite its name; use
+// AddHeader, or write the response with package wwhttp, whose
+// http.ResponseWriter has Set and Add.
+func SetHeader(name, value string) error { return AddHeader(name, value) }
 
 // AddCookie adds a response cookie given in Set-Cookie syntax, e.g.
 // "id=1; Path=/; HttpOnly".
-func AddCookie(setCookie string) error { return check(abiHTTPCookie(setCookie)) }
+func AddCookie(setCookie string) error { return check(host().HTTPCookie(setCookie)) }
 
 // SetBody sets the response body; t is String, Bytes or JSON.
-func SetBody(t Type, body []byte) error {
-	p, n := ptr(body)
-	return check(abiHTTPBody(uint32(t), p, n))
-}
+func SetBody(t Type, body []byte) error { return check(host().HTTPBody(uint32(t), body)) }
 
 // WriteString sets the response body to text.
-func WriteString(s string) error {
-	return check(abiHTTPBody(uint32(String), unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))))
-}
+func WriteString(s string) error { return check(host().HTTPBody(uint32(String), []byte(s))) }
 
 // Level is a log level (RpcLog.Level).
 type Level int32
@@ -316,23 +366,25 @@ const (
 )
 
 // Log writes a log entry of the invocation.
-func Log(level Level, msg string) { abiLog(int32(level), msg) }
+func Log(level Level, msg string) { host().Log(int32(level), msg) }
 
 // Logf formats and writes a log entry of the invocation.
 func Logf(level Level, format string, args ...any) { Log(level, fmt.Sprintf(format, args...)) }
 
-// Run runs handler as the body of an entry point and returns the entry
-// point's status: 0 on success; 1 after handler returned an error or
-// panicked, whose text becomes the invocation's failure message.
+// Run runs handler as the body of an entry point you export yourself
+// (//go:wasmexport) and returns the entry point's status: 0 on success; 1
+// after handler returned an error or panicked, whose text becomes the
+// invocation's failure message. Functions registered with Handle and its
+// relatives need no entry point of their own.
 func Run(handler func() error) (status int32) {
 	defer func() {
 		if p := recover(); p != nil {
-			abiSetError(fmt.Sprintf("panic: %v", p))
+			host().SetError(fmt.Sprintf("panic: %v", p))
 			status = 1
 		}
 	}()
 	if err := handler(); err != nil {
-		abiSetError(err.Error())
+		host().SetError(err.Error())
 		return 1
 	}
 	return 0

@@ -29,9 +29,8 @@ export function process_job(): i32 {
 function processJob(): void {
   const msg = ww.input("msg");
   if (!msg.ok || msg.len == 0) return ww.fail("empty job message");
-  // DequeueCount arrives as JSON text ("1"); Id as a string.
-  const count = ww.metadata("DequeueCount");
-  const id = ww.metadata("Id");
-  ww.log(ww.Level.Information, "processed job " + (id.ok ? id.text() : "?"));
-  ww.setOutputString("result", "done: " + msg.text() + " (attempt " + (count.ok ? count.text() : "?") + ")");
+  // DequeueCount arrives as JSON text ("1"); ww.queue reads it as a number.
+  ww.log(ww.Level.Information, "processed job " + ww.queue.id());
+  const result = "done: " + msg.text() + " (attempt " + ww.queue.dequeueCount().toString() + ")";
+  if (ww.setOutputString("result", result) != 0) ww.fail(ww.lastError()); // names the binding
 }

@@ -26,18 +26,19 @@ WW_FUNCTION(hello, hello)
 /* process_job handles a queue message and writes a result message to the
  * "result" output binding. An empty message fails, so the queue retries. */
 static int process_job(void) {
-  ww_value msg, count, id;
+  ww_value msg;
   if (ww_input("msg", &msg) != 0 || msg.len == 0) {
     ww_set_error("empty job message");
     return 1;
   }
-  /* DequeueCount arrives as JSON text ("1"); Id as a string. */
-  const char *attempt = ww_metadata("DequeueCount", &count) == 0 ? count.data : "?";
-  ww_logf(WW_INFO, "processed job %s", ww_metadata("Id", &id) == 0 ? id.data : "?");
-  size_t n = msg.len + strlen(attempt) + 32;
+  int64_t attempt = 0; /* DequeueCount arrives as JSON text ("1") */
+  ww_metadata_int("DequeueCount", &attempt);
+  ww_logf(WW_INFO, "processed job %s", ww_metadata_str("Id"));
+  size_t n = msg.len + 48;
   char *result = ww_alloc(n);
   if (!result) return 1;
-  int len = snprintf(result, n, "done: %s (attempt %s)", msg.data, attempt);
+  int len = snprintf(result, n, "done: %s (attempt %lld)", msg.data, (long long)attempt);
+  /* On failure ww_run reports ww_last_error(): `set_output "result": ...`. */
   return ww_set_output("result", WW_STRING, result, (size_t)len);
 }
 WW_FUNCTION(process_job, process_job)

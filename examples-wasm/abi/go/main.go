@@ -3,6 +3,7 @@
 // Command go holds two Azure Functions in one ABI v1 module, written with
 // the Go SDK (abi/sdk/go). HttpHello/function.json uses entry point "hello",
 // ProcessJob/function.json uses "process_job". Build: ../build.sh go
+// (examples-wasm/incode/go declares the same two functions in code instead.)
 package main
 
 import (
@@ -30,7 +31,7 @@ func hello() int32 {
 			name = "world"
 		}
 		ww.Log(ww.Information, "greeting "+name)
-		if err := ww.SetHeader("content-type", "text/plain; charset=utf-8"); err != nil {
+		if err := ww.AddHeader("content-type", "text/plain; charset=utf-8"); err != nil {
 			return err
 		}
 		return ww.WriteString("Hello, " + name + "!")

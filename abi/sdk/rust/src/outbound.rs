@@ -305,7 +305,7 @@ pub fn send(request: &Request) -> Result<Response, Error> {
     }
     response.status = status as u16;
     let headers = fetch(|buf, n| unsafe { raw::outbound_headers(handle, buf, n) })
-        .map_err(|e| Error::from_host(e.0))?;
+        .map_err(Error::from_host)?;
     response.headers = parse_headers(&headers.to_text());
     Ok(response)
 }

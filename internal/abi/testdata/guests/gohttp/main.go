@@ -53,7 +53,7 @@ func queue() int32 {
 		if err != nil {
 			return fmt.Errorf("read DequeueCount: %w", err)
 		}
-		return ww.SetOutput("$return", ww.JSON, []byte(`{"dequeueCount":`+dc.String()+`}`))
+		return ww.SetOutputRaw("$return", ww.JSON, []byte(`{"dequeueCount":`+dc.String()+`}`))
 	})
 }
 
@@ -93,7 +93,7 @@ func inspect() int32 {
 		if err := ww.SetOutputString("nope", "x"); !errors.Is(err, ww.ErrNotOutput) {
 			return fmt.Errorf("unknown output: %v", err)
 		}
-		if err := ww.SetOutput("out", ww.JSON, []byte("{bad")); !errors.Is(err, ww.ErrBadJSON) {
+		if err := ww.SetOutputRaw("out", ww.JSON, []byte("{bad")); !errors.Is(err, ww.ErrBadJSON) {
 			return fmt.Errorf("bad json: %v", err)
 		}
 		big := strings.Repeat("x", 10000) // larger than the SDK's 4 KiB scratch buffer

@@ -1,6 +1,6 @@
 //go:build unix
 
-package outbound_test
+package examples
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,12 +21,12 @@ import (
 	"github.com/wasmworker/wasmworker/internal/wasmbuild"
 )
 
-// bigLen is the length of the upstream's /big: many times the guest's
+// goSDKBigLen is the length of the upstream's /big: many times the guest's
 // 1000-byte buffer and the transport's 32 KiB chunk.
-const bigLen = 300_000
+const goSDKBigLen = 300_000
 
-// upstream is the server the test guest calls; hits counts its requests.
-func upstream(t *testing.T, hits *atomic.Int32) *httptest.Server {
+// goSDKUpstream is the server the test guest calls; hits counts its requests.
+func goSDKUpstream(t *testing.T, hits *atomic.Int32) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
@@ -53,11 +52,11 @@ func upstream(t *testing.T, hits *atomic.Int32) *httptest.Server {
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		b := make([]byte, bigLen)
+		b := make([]byte, goSDKBigLen)
 		for i := range b {
 			b[i] = byte(i % 251)
 		}
-		w.Header().Set("Content-Length", fmt.Sprint(bigLen))
+		w.Header().Set("Content-Length", fmt.Sprint(goSDKBigLen))
 		w.Write(b)
 	})
 	srv := httptest.NewServer(mux)
@@ -65,9 +64,9 @@ func upstream(t *testing.T, hits *atomic.Int32) *httptest.Server {
 	return srv
 }
 
-// writeApp lays out a function app that serves the test guest: one HTTP
+// goSDKOutboundApp lays out a function app that serves the test guest: one HTTP
 // function per entry point, each granted exactly the upstream's address.
-func writeApp(t *testing.T, wasm, allowed string, entries []string) string {
+func goSDKOutboundApp(t *testing.T, wasm, allowed string, entries []string) string {
 	t.Helper()
 	app := t.TempDir()
 	files := map[string]string{
@@ -108,31 +107,31 @@ func writeApp(t *testing.T, wasm, allowed string, entries []string) string {
 	return app
 }
 
-// TestThroughWorker runs testdata/guest, an ABI module built with the Go
+// TestGoSDKOutbound runs abi/sdk/go/outbound/testdata/guest, an ABI module built with the Go
 // SDK, under the local host (devhost, as `wasmfunc start` does) with the
 // real worker process, and checks what net/http's client does in it:
 // http.Get with a redirect the host follows, a Client with
 // NewRequestWithContext and request headers, a POST with a body, a large
 // body read in small pieces, more requests than may be open at once, a
 // refused host, and a context done before sending.
-func TestThroughWorker(t *testing.T) {
+func TestGoSDKOutbound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the worker and a Go guest")
 	}
 	ctx := context.Background()
-	wasm, err := wasmbuild.Go("testdata/guest", wasmbuild.Options{BuildMode: "c-shared"})
+	wasm, err := wasmbuild.Go("../abi/sdk/go/outbound/testdata/guest", wasmbuild.Options{BuildMode: "c-shared"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	workers, err := devhost.BuildWorker(ctx, ".", t.TempDir())
+	workers, err := devhost.BuildWorker(ctx, "..", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("WASMWORKER_CACHE_DIR", t.TempDir())
 	var hits atomic.Int32
-	srv := upstream(t, &hits)
-	app := writeApp(t, wasm, srv.URL, []string{"get", "headers", "post", "big", "many", "denied", "canceled"})
-	out := &lockedWriter{}
+	srv := goSDKUpstream(t, &hits)
+	app := goSDKOutboundApp(t, wasm, srv.URL, []string{"get", "headers", "post", "big", "many", "denied", "canceled"})
+	out := &syncBuffer{}
 	h, err := devhost.Start(ctx, devhost.Options{AppDir: app, WorkersDir: workers, Addr: "127.0.0.1:0", Out: out})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +166,7 @@ func TestThroughWorker(t *testing.T) {
 	expect("get", "GET", "", "200 OK r-GET hello GET")
 	expect("headers", "GET", "", "guest=go accept=text/plain agent=true close=false")
 	expect("post", "POST", `{"n":1}`, `201 29 POST application/json {"n":1}`)
-	expect("big", "GET", "", fmt.Sprintf("%d %d -1", bigLen, bigLen))
+	expect("big", "GET", "", fmt.Sprintf("%d %d -1", goSDKBigLen, goSDKBigLen))
 	expect("many", "GET", "", "20 done")
 
 	// A loopback address other than the one granted.
@@ -189,22 +188,4 @@ func TestThroughWorker(t *testing.T) {
 	if t.Failed() {
 		t.Logf("host output:\n%s", out)
 	}
-}
-
-// lockedWriter collects the host's output, written from several goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

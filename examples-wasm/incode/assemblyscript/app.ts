@@ -1,0 +1,46 @@
+// An in-code app in AssemblyScript. The module declares its two functions
+// itself (wasmworker_functions below), so the app is host.json plus app.wasm,
+// with no function folders. Build: see wasmfunc.json (`wasmfunc start` runs it).
+import * as ww from "../../../abi/sdk/assemblyscript/assembly/index";
+
+/** Greets the name given in the query, the route or the body. */
+export function hello(): i32 {
+  return ww.run(greet);
+}
+
+function greet(): void {
+  let name = ww.http.query("name");
+  if (name == "") name = ww.http.param("name");
+  if (name == "") name = String.UTF8.decode(ww.http.body().buffer);
+  if (name == "") name = "world";
+  ww.log(ww.Level.Information, ww.functionName() + " greets " + name);
+  ww.http.setHeader("content-type", "text/plain; charset=utf-8");
+  ww.http.writeString("Hello, " + name + "!");
+}
+
+/**
+ * Handles a queue message and writes a result message to the "result"
+ * output binding. An empty message fails, so the queue retries.
+ */
+export function process_job(): i32 {
+  return ww.run(processJob);
+}
+
+function processJob(): void {
+  const msg = ww.input("msg");
+  if (!msg.ok || msg.len == 0) return ww.fail("empty job message");
+  ww.log(ww.Level.Information, "processed job " + ww.queue.id());
+  const result = "done: " + msg.text() + " (attempt " + ww.queue.dequeueCount().toString() + ")";
+  if (ww.setOutputString("result", result) != 0) ww.fail(ww.lastError()); // names the binding
+}
+
+/**
+ * The declarations: what HttpHello/function.json and ProcessJob/function.json
+ * say in examples-wasm/abi/assemblyscript, in code.
+ */
+export function wasmworker_functions(): i32 {
+  return ww.declareAll([
+    ww.httpFunction("HttpHello", "hello").route("hello/{name?}").methods(["get", "post"]),
+    ww.queueFunction("ProcessJob", "process_job", "jobs").output(ww.queueOutput("result", "results")),
+  ]);
+}
