@@ -34,7 +34,7 @@ func TestIndexingModulesReproducible(t *testing.T) {
 		}
 		t.Skip("wat2wasm (wabt) is not installed")
 	}
-	for _, m := range []string{"app", "bad", "trap", "Ping/ping"} {
+	for _, m := range []string{"app", "bad", "trap", "empty", "Ping/ping"} {
 		out := filepath.Join(t.TempDir(), "m.wasm")
 		if b, err := exec.Command(tool, filepath.Join(indexingData, m+".wat"), "-o", out).CombinedOutput(); err != nil {
 			t.Fatalf("wat2wasm %s.wat: %v\n%s", m, err, b)
@@ -271,10 +271,11 @@ func TestIndexingBadDeclarations(t *testing.T) {
 	}
 }
 
-// TestIndexingFoldersOnly: with no app module (function folders only, and
-// a root .wasm that declares nothing), the host indexes.
+// TestIndexingFoldersOnly: with no app module (function folders only, a
+// root .wasm that cannot declare, and one that can but declares nothing),
+// the host indexes.
 func TestIndexingFoldersOnly(t *testing.T) {
-	app := indexingApp(t, "Ping")
+	app := indexingApp(t, "Ping", "empty.wasm")
 	b, err := os.ReadFile(filepath.Join(indexingData, "Ping", "ping.wasm"))
 	if err != nil {
 		t.Fatal(err)

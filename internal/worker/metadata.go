@@ -106,6 +106,13 @@ func (ix *indexer) run(ctx context.Context) *rpc.FunctionMetadataResponse {
 	for _, path := range modules {
 		ix.module(ctx, path)
 	}
+	if len(ix.results) == 0 && len(ix.problems) == 0 {
+		// Modules that can declare functions but declare none (every
+		// module built with the Go SDK exports the declaration function):
+		// the app is function.json folders only, and the host reads them.
+		ix.w.log.Info("the app modules declare no functions; the host indexes the function.json folders", "appDir", ix.dir)
+		return &rpc.FunctionMetadataResponse{Result: success(), UseDefaultMetadataIndexing: true}
+	}
 	ix.folderFunctions()
 	resp := &rpc.FunctionMetadataResponse{FunctionMetadataResults: ix.results, Result: success()}
 	if len(ix.problems) > 0 {
