@@ -247,7 +247,7 @@ func putSpare(r *region) {
 		r.unmap()
 		return
 	}
-	clear(r.buf[:r.committed]) // no byte of one instance reaches the next
+	clearTouched(r.buf[:r.committed]) // no byte of one instance reaches the next
 	var evict []*region
 	spare.Lock()
 	spare.regions = append(spare.regions, r)
