@@ -29,6 +29,7 @@ import (
 
 	"github.com/wasmworker/wasmworker/internal/appbuild"
 	"github.com/wasmworker/wasmworker/internal/devhost"
+	"github.com/wasmworker/wasmworker/internal/scaffold"
 )
 
 const usage = `wasmfunc runs a function app of WebAssembly functions locally, and creates new ones.
@@ -151,7 +152,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if workers == "" {
 		cache := devhost.DefaultWorkerCache()
 		fmt.Fprintf(stderr, "wasmfunc: no workers folder found; building the wasm worker into %s\n", cache)
-		if workers, err = devhost.BuildWorker(ctx, o.appDir, cache); err != nil {
+		// The worker's sources: the checkout that holds the app, else the
+		// one $WASMWORKER_ROOT names or that holds this executable (an app
+		// of its own elsewhere, docs/your-own-app.md).
+		src := o.appDir
+		if root, err := scaffold.FindRoot("", o.appDir); err == nil {
+			src = root
+		}
+		if workers, err = devhost.BuildWorker(ctx, src, cache); err != nil {
 			return err
 		}
 	}

@@ -216,9 +216,20 @@ type appProcess struct {
 // listens; the test's cleanup interrupts it and checks that it exits 0.
 func startApp(t *testing.T, bin, dir, workers string) *appProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "start", dir, "--port", "0", "--workers", workers)
+	return startAppEnv(t, bin, dir, workers, nil)
+}
+
+// startAppEnv is startApp with extra environment variables; with workers
+// "" wasmfunc finds or builds the worker itself.
+func startAppEnv(t *testing.T, bin, dir, workers string, env []string) *appProcess {
+	t.Helper()
+	args := []string{"start", dir, "--port", "0"}
+	if workers != "" {
+		args = append(args, "--workers", workers)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a failed test leaves no worker behind
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -299,4 +310,49 @@ func (h *appProcess) do(method, path, body string) (int, string) {
 		h.t.Fatalf("%s %s: reading the body: %v", method, path, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// TestStartOutsideCheckout follows docs/your-own-app.md: an app created
+// outside any checkout, started with no workers folder, from a folder
+// outside the checkout: wasmfunc builds the worker from the checkout that
+// $WASMWORKER_ROOT names, into a fresh user cache folder.
+func TestStartOutsideCheckout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the worker and an app; skipped with -short")
+	}
+	if _, err := exec.LookPath("clang"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the c template needs clang (scripts/install-toolchains.sh installs it)")
+		}
+		t.Skip("no clang")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "wasmfunc")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/wasmfunc")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/wasmfunc: %v\n%s", err, out)
+	}
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "myapp")
+	newCmd := exec.Command(bin, "new", "-lang", "c", dir)
+	newCmd.Dir = t.TempDir()
+	newCmd.Env = append(cleanEnv(), scaffold.EnvRoot+"="+root)
+	if out, err := newCmd.CombinedOutput(); err != nil {
+		t.Fatalf("wasmfunc new: %v\n%s", err, out)
+	}
+	h := startAppEnv(t, bin, dir, "", []string{
+		scaffold.EnvRoot + "=" + root,
+		"XDG_CACHE_HOME=" + t.TempDir(), // no worker built before
+		"GOCACHE=" + strings.TrimSpace(string(gocache)),
+	})
+	if code, body := h.do(http.MethodGet, "/api/hello?name=Ada", ""); code != http.StatusOK || !strings.Contains(body, "Hello, Ada!") {
+		t.Errorf("GET /api/hello?name=Ada = %d %q", code, body)
+	}
 }

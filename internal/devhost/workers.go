@@ -101,7 +101,7 @@ func BuildWorker(ctx context.Context, appDir, cacheDir string) (string, error) {
 	if root == "" {
 		return "", errors.New("no workers folder found and not inside the wasmworker source tree to build one: " +
 			"pass --workers DIR (a folder holding wasm/" + fnhost.ConfigFileName + "), set $" + EnvWorkersDir +
-			", or run `make worker` in the wasmworker repository")
+			", set $WASMWORKER_ROOT to a wasmworker checkout to build one from, or run `make worker` in the wasmworker repository")
 	}
 	dst := filepath.Join(cacheDir, "wasm")
 	if err := os.MkdirAll(dst, 0o755); err != nil {
