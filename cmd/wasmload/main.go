@@ -136,10 +136,6 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	for _, e := range app.Errors {
 		fmt.Fprintf(os.Stderr, "wasmload: skipping a broken function of %s: %v\n", app.Dir, e)
 	}
-	target := app.Function(o.fn)
-	if target == nil {
-		return fmt.Errorf("app %s has no function %q", app.Dir, o.fn)
-	}
 	workers := o.workers
 	if workers == "" {
 		cache, err := os.UserCacheDir()
@@ -154,40 +150,90 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.cold {
-		return coldStart(ctx, o, app, target, cfg, out)
+	if !cfg.WorkerIndexing && app.Function(o.fn) == nil {
+		return fmt.Errorf("app %s has no function %q", app.Dir, o.fn)
 	}
-	return load(ctx, o, app, target, cfg, out)
+	if o.cold {
+		return coldStart(ctx, o, app, cfg, out)
+	}
+	return load(ctx, o, app, cfg, out)
 }
 
-// start starts a worker and loads fns. A function of driven that fails to
-// load is an error; any other is reported and skipped, as the host does.
-func start(ctx context.Context, app *funcapp.App, cfg *fnhost.WorkerConfig, env []string, fns, driven []*funcapp.Function, stderr func(string)) (*fnhost.Worker, map[string]string, error) {
+// started is a worker with the app's functions loaded.
+type started struct {
+	w   *fnhost.Worker
+	fns map[string]*funcapp.Function // by lower-cased name: every function of the app
+	ids map[string]string            // function name → id, for those loaded
+}
+
+// function returns the app's function called name, or nil.
+func (st *started) function(name string) *funcapp.Function { return st.fns[strings.ToLower(name)] }
+
+// start starts a worker and loads the app's functions as the host does:
+// with a worker config that has workerIndexing, it asks the worker for them
+// first (an app declared in code, abi/SPEC.md §2.3) and falls back to the
+// function.json folders when the worker answers use_default_metadata_indexing.
+// With only set, just the functions named in driven are loaded. A function
+// of driven that is missing or fails to load is an error; any other failure
+// is reported and skipped, as the host does.
+func start(ctx context.Context, app *funcapp.App, cfg *fnhost.WorkerConfig, env []string, only bool, driven []string, stderr func(string)) (*started, error) {
 	w, err := fnhost.StartWorker(ctx, fnhost.WorkerOptions{
 		StartOptions:    fnhost.StartOptions{Config: cfg, AppDir: app.Dir, Env: env, Stderr: stderr},
 		FunctionTimeout: app.Host.FunctionTimeout,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	loaded, err := w.Load(ctx, fns)
-	if err != nil {
+	fail := func(err error) (*started, error) {
 		w.Terminate(time.Second)
-		return nil, nil, err
+		return nil, err
 	}
-	ids := map[string]string{}
+	all := app.Functions
+	var as map[*funcapp.Function]fnhost.Indexed
+	if cfg.WorkerIndexing {
+		resp, err := w.IndexFunctions(ctx, app.Dir, fnhost.MetadataTimeout)
+		if err != nil {
+			return fail(err)
+		}
+		if !resp.GetUseDefaultMetadataIndexing() {
+			var problems []error
+			all, as, problems = devhost.IndexedFunctions(resp)
+			for _, p := range problems {
+				fmt.Fprintf(os.Stderr, "wasmload: skipped, as the host does: %v\n", p)
+			}
+		}
+	}
+	st := &started{w: w, fns: map[string]*funcapp.Function{}, ids: map[string]string{}}
+	for _, f := range all {
+		st.fns[strings.ToLower(f.Name)] = f
+	}
+	var want []*funcapp.Function
+	for _, name := range driven {
+		f := st.function(name)
+		if f == nil {
+			return fail(fmt.Errorf("app %s has no function %q", app.Dir, name))
+		}
+		want = append(want, f)
+	}
+	fns := all
+	if only {
+		fns = want
+	}
+	loaded, err := w.LoadIndexed(ctx, fns, as)
+	if err != nil {
+		return fail(err)
+	}
 	for _, l := range loaded {
 		switch {
 		case l.Err == nil:
-			ids[l.Function.Name] = l.ID
-		case slices.Contains(driven, l.Function):
-			w.Terminate(time.Second)
-			return nil, nil, fmt.Errorf("load %s: %w", l.Function.Name, l.Err)
+			st.ids[l.Function.Name] = l.ID
+		case slices.Contains(want, l.Function):
+			return fail(fmt.Errorf("load %s: %w", l.Function.Name, l.Err))
 		default:
 			fmt.Fprintf(os.Stderr, "wasmload: skipped, as the host does: %v\n", l.Err)
 		}
 	}
-	return w, ids, nil
+	return st, nil
 }
 
 // requestFor builds the InvocationRequest the host would send to fn.
@@ -288,7 +334,7 @@ type report struct {
 	Health         []string `json:"health,omitempty"` // the worker's health logs
 }
 
-func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *fnhost.WorkerConfig, out io.Writer) error {
+func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerConfig, out io.Writer) error {
 	if o.concurrency < 1 || o.n < 1 {
 		return errors.New("-c and -n must be at least 1")
 	}
@@ -304,21 +350,13 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 		}
 		env = append(env, upEnv...)
 	}
-	driven := []*funcapp.Function{target}
+	driven := []string{o.fn}
 	for name := range o.mix {
-		f := app.Function(name)
-		if f == nil {
-			return fmt.Errorf("-mix: app has no function %q", name)
-		}
-		driven = append(driven, f)
-	}
-	fns := app.Functions
-	if o.only {
-		fns = driven
+		driven = append(driven, name)
 	}
 	var healthMu sync.Mutex
 	var health []string // the worker's "health" log lines (goroutines, heap)
-	w, ids, err := start(ctx, app, cfg, env, fns, driven, func(line string) {
+	st, err := start(ctx, app, cfg, env, o.only, driven, func(line string) {
 		if strings.Contains(line, "msg=health") {
 			healthMu.Lock()
 			health = append(health, line)
@@ -328,6 +366,7 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	if err != nil {
 		return err
 	}
+	w, ids, target := st.w, st.ids, st.function(o.fn)
 	defer w.Terminate(5 * time.Second)
 	// Sample the worker's RSS, and make it log its health, every -sample.
 	var samples []string
@@ -356,11 +395,12 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	}
 	var mix []choice
 	for name, pct := range o.mix {
-		b, err := builder(o, app, app.Function(name), caps)
+		f := st.function(name)
+		b, err := builder(o, app, f, caps)
 		if err != nil {
 			return err
 		}
-		mix = append(mix, choice{name, pct, b})
+		mix = append(mix, choice{f.Name, pct, b})
 	}
 	targetReq, err := builder(o, app, target, caps)
 	if err != nil {
@@ -440,25 +480,28 @@ func load(ctx context.Context, o options, app *funcapp.App, target *funcapp.Func
 	return printReport(out, o.jsonOut, r)
 }
 
-func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp.Function, cfg *fnhost.WorkerConfig, out io.Writer) error {
+func coldStart(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerConfig, out io.Writer) error {
 	tmp, err := os.MkdirTemp("", "wasmload-cold-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	functions := 0 // the app's functions, as the last start listed them
 	once := func(cacheDir string) (time.Duration, error) {
 		env := append(os.Environ(), "WASMWORKER_CACHE_DIR="+cacheDir)
 		t0 := time.Now()
-		w, ids, err := start(ctx, app, cfg, env, app.Functions, []*funcapp.Function{target}, nil)
+		st, err := start(ctx, app, cfg, env, false, []string{o.fn}, nil)
 		if err != nil {
 			return 0, err
 		}
-		defer w.Terminate(5 * time.Second)
-		build, err := builder(o, app, target, httpbind.Capabilities(w.Capabilities()))
+		defer st.w.Terminate(5 * time.Second)
+		target := st.function(o.fn)
+		functions = len(st.fns)
+		build, err := builder(o, app, target, httpbind.Capabilities(st.w.Capabilities()))
 		if err != nil {
 			return 0, err
 		}
-		resp, err := w.Invoke(ctx, build(ids[target.Name]), nil)
+		resp, err := st.w.Invoke(ctx, build(st.ids[target.Name]), nil)
 		d := time.Since(t0)
 		if err != nil {
 			return 0, err
@@ -489,7 +532,7 @@ func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp
 		ds = append(ds, d)
 	}
 	res := map[string]any{
-		"function": target.Name, "functions": len(app.Functions), "cache": o.coldCache,
+		"function": o.fn, "functions": functions, "cache": o.coldCache,
 		"starts": len(ds), "coldStartMs": percentiles(ds),
 	}
 	if o.jsonOut {
@@ -497,7 +540,7 @@ func coldStart(ctx context.Context, o options, app *funcapp.App, target *funcapp
 	}
 	p := res["coldStartMs"].(map[string]float64)
 	_, err = fmt.Fprintf(out, "cold start of %s (%d functions, %s cache), %d starts: p50 %.1f ms, min %.1f ms, max %.1f ms\n",
-		target.Name, len(app.Functions), o.coldCache, len(ds), p["p50"], p["min"], p["max"])
+		o.fn, functions, o.coldCache, len(ds), p["p50"], p["min"], p["max"])
 	return err
 }
 

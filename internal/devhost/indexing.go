@@ -212,3 +212,20 @@ func moduleNames(msg string) []string {
 	}
 	return out
 }
+
+// IndexedFunctions is what the host makes of a worker's
+// FunctionMetadataResponse that does not ask for default indexing, for
+// other players of the host's side (cmd/wasmload): the functions to load,
+// the id and properties each load carries back (fnhost.Worker.LoadIndexed),
+// and one error per function in error or per failure of the whole answer.
+func IndexedFunctions(resp *rpc.FunctionMetadataResponse) ([]*funcapp.Function, map[*funcapp.Function]fnhost.Indexed, []error) {
+	ix := fromMetadata(resp)
+	var problems []error
+	if ix.overall != "" {
+		problems = append(problems, fmt.Errorf("Worker failed to index functions: %s", ix.overall))
+	}
+	for _, f := range ix.failed {
+		problems = append(problems, f)
+	}
+	return ix.fns, ix.ids, problems
+}
