@@ -101,6 +101,11 @@ func checkGlob(g string) error {
 		if seg == ".." {
 			return errors.New("must stay inside the app folder")
 		}
+		if seg == "" || seg == "." {
+			// Paths are matched clean ("src/x", not "./src//x"): such a
+			// glob would silently never match.
+			return fmt.Errorf("write it as %q (no empty or \".\" parts)", path.Clean(g))
+		}
 		if seg == "**" {
 			continue
 		}

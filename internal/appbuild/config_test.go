@@ -24,6 +24,8 @@ func TestParseConfig(t *testing.T) {
 		"glob leaves app": `{"build": "make", "watch": ["../lib/*.c"]}`,
 		"bad glob":        `{"build": "make", "watch": ["src/[a"]}`,
 		"trailing":        `{"build": "make"} {}`,
+		"dot segment":     `{"build": "make", "watch": ["./src/*.c"]}`,
+		"empty segment":   `{"build": "make", "watch": ["src//*.c"]}`,
 	} {
 		if _, err := ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("%s: ParseConfig(%s) succeeded", name, bad)

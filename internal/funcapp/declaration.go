@@ -106,6 +106,12 @@ func unknownKeys(raw map[string]json.RawMessage) []string {
 // describeUnknown says which keys are unknown, with the known key each one
 // most likely means.
 func describeUnknown(keys []string) string {
+	const most = 10 // a guest may send thousands: name the first few
+	more := 0
+	if len(keys) > most {
+		more = len(keys) - most
+		keys = keys[:most]
+	}
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%q", k)
@@ -120,6 +126,9 @@ func describeUnknown(keys []string) string {
 				}
 			}
 		}
+	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
 	}
 	word := "key"
 	if len(keys) > 1 {

@@ -2,6 +2,7 @@ package funcapp
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,6 +59,8 @@ func TestParseDeclarationErrors(t *testing.T) {
 		{"return input", `{"name":"Hello","bindings":[` + trig + `,{"type":"blob","direction":"in","name":"$return"}]}`, "Hello", []string{`binding 2 ("$return") must have direction "out"`}},
 		{"unknown key", `{"name":"Hello","entrypoint":"x","bindings":[` + trig + `]}`, "Hello", []string{`function "Hello": unknown key "entrypoint" (did you mean "entryPoint"?)`}},
 		{"scriptFile", `{"name":"Hello","scriptFile":"x.wasm","bindings":[` + trig + `]}`, "Hello", []string{`"scriptFile" (not allowed in a declaration: the module is the script file)`}},
+		{"many unknown keys", `{"name":"Hello",` + manyKeys(25) + `"bindings":[` + trig + `]}`, "Hello", []string{`"x00"`, `"x09", and 15 more in the declaration`}},
+		{"retry count too large", `{"name":"Hello","retry":{"strategy":"fixedDelay","maxRetryCount":4294967295,"delayInterval":"00:00:05"},"bindings":[` + trig + `]}`, "Hello", []string{`"maxRetryCount" must be an integer from -1 to 2147483647`}},
 		{"bad retry", `{"name":"Hello","retry":{"strategy":"x"},"bindings":[` + trig + `]}`, "Hello", []string{`function "Hello": "retry": "strategy" is "x"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,4 +88,13 @@ func TestValidFunctionName(t *testing.T) {
 			t.Errorf("ValidFunctionName(%q) = %v", name, got)
 		}
 	}
+}
+
+// manyKeys writes n unknown keys "x00": 0, "x01": 0, … for a declaration.
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `"x%02d":0,`, i)
+	}
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -403,8 +404,8 @@ func parseRetry(v json.RawMessage) (*Retry, error) {
 	if !ok {
 		return nil, errors.New("\"maxRetryCount\" is required (-1 retries forever)")
 	}
-	if err := json.Unmarshal(m, &r.MaxRetryCount); err != nil || r.MaxRetryCount < -1 {
-		return nil, fmt.Errorf("\"maxRetryCount\" must be an integer ≥ -1, got %s", m)
+	if err := json.Unmarshal(m, &r.MaxRetryCount); err != nil || r.MaxRetryCount < -1 || r.MaxRetryCount > math.MaxInt32 {
+		return nil, fmt.Errorf("\"maxRetryCount\" must be an integer from -1 to %d, got %s", math.MaxInt32, m)
 	}
 	interval := func(key string) (time.Duration, error) {
 		v, ok := jsonc.Lookup(raw, key)

@@ -69,6 +69,7 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 		fn.err = fmt.Errorf("FunctionLoadRequest %s carries no metadata", fn.id)
 		return fn
 	}
+	indexed := false
 	meta, err := w.indexedFunction(fn.id)
 	if meta == nil && err == nil {
 		w.indexForLoad(md)
@@ -80,6 +81,7 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 		return fn
 	case meta != nil: // declared in an app module: the index has it all
 		fn.name = meta.Name
+		indexed = true
 	default:
 		if meta, err = folderFunction(md); err != nil {
 			fn.err = err
@@ -93,7 +95,11 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 			filepath.Join(md.GetDirectory(), "function.json"))
 		return fn
 	}
-	pol, err := sandboxPolicy(meta, w.appDirectory(), w.opts.MaxMessageBytes)
+	appDir := w.appDirectory()
+	if indexed {
+		appDir = meta.Dir // the folder the worker indexed, as its checks of the grants used
+	}
+	pol, err := sandboxPolicy(meta, appDir, w.opts.MaxMessageBytes)
 	if err != nil {
 		fn.err = err
 		return fn

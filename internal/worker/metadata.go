@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/wasmworker/wasmworker/internal/abi"
@@ -54,9 +55,20 @@ type indexed struct {
 func (w *Worker) handleMetadata(requestID string, req *rpc.FunctionsMetadataRequest) {
 	w.background(func() {
 		resp := w.indexApp(context.Background(), req.GetFunctionAppDirectory())
-		w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionMetadataResponse{
+		msg := &rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionMetadataResponse{
 			FunctionMetadataResponse: resp,
-		}})
+		}}
+		if limit := w.opts.MaxMessageBytes; limit > 0 {
+			if size := proto.Size(msg); size > limit {
+				// Sent as it is, the answer would end the stream (and every
+				// later load and invocation with it): answer with the reason.
+				w.log.Error("the app's function list is above the host's message limit", "bytes", size, "limit", limit)
+				msg.Content = &rpc.StreamingMessage_FunctionMetadataResponse{FunctionMetadataResponse: &rpc.FunctionMetadataResponse{
+					Result: failure(fmt.Sprintf("the worker's list of the app's functions is %d bytes, above the host's gRPC message limit of %d bytes (--grpcMaxMessageLength): declare fewer or smaller functions", size, limit), "FunctionIndexingError", true),
+				}}
+			}
+		}
+		w.send(msg)
 	})
 }
 

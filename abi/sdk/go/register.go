@@ -270,9 +270,14 @@ func Return(typ string, properties Binding) Option {
 	return Bind(b)
 }
 
-// hms formats d as the "hh:mm:ss" of function.json intervals.
+// hms formats d as the "[d.]hh:mm:ss" of function.json intervals (hours
+// stop at 23: a day or more is written with its days, as .NET's TimeSpan
+// is; a negative d is written as zero, which the worker refuses by name).
 func hms(d time.Duration) string {
-	s := int64(d.Round(time.Second) / time.Second)
+	s := max(int64(d.Round(time.Second)/time.Second), 0)
+	if s >= 86400 {
+		return fmt.Sprintf("%d.%02d:%02d:%02d", s/86400, s/3600%24, s/60%60, s%60)
+	}
 	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
 }
 

@@ -36,7 +36,7 @@ func TestRegistrationMistakes(t *testing.T) {
 
 // TestHMS: durations as function.json intervals.
 func TestHMS(t *testing.T) {
-	for d, want := range map[string]string{"5s": "00:00:05", "90m": "01:30:00", "26h1s": "26:00:01", "1.6s": "00:00:02"} {
+	for d, want := range map[string]string{"5s": "00:00:05", "90m": "01:30:00", "26h1s": "1.02:00:01", "48h": "2.00:00:00", "-5s": "00:00:00", "1.6s": "00:00:02"} {
 		if got := hms(mustDuration(t, d)); got != want {
 			t.Errorf("hms(%s) = %s, want %s", d, got, want)
 		}

@@ -29,7 +29,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -67,10 +66,7 @@ func serve(ctx context.Context, name string, h http.Handler) error {
 	}
 	w := &responseWriter{header: make(http.Header)}
 	h.ServeHTTP(w, r)
-	if r.Method == http.MethodHead {
-		w.body = nil // as net/http's server: the headers of a GET, no body
-	}
-	if err := w.send(); err != nil {
+	if err := w.send(r.Method == http.MethodHead); err != nil {
 		return fmt.Errorf("%s: send the HTTP response: %w", name, err)
 	}
 	return nil
@@ -85,15 +81,14 @@ func Request(ctx context.Context) (*http.Request, error) {
 	if method == "" {
 		return nil, fmt.Errorf("the invocation has no HTTP request (%w)", ww.ErrNoHTTP)
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("parse the request URL %q: %w", raw, err)
-	}
 	var body *bytes.Reader
 	if b := ww.Body(); len(b) > 0 {
 		body = bytes.NewReader(b)
 	}
-	var r *http.Request
+	var (
+		r   *http.Request
+		err error
+	)
 	if body != nil {
 		r, err = http.NewRequestWithContext(ctx, method, raw, body)
 	} else {
@@ -105,7 +100,7 @@ func Request(ctx context.Context) (*http.Request, error) {
 	if r.Body == nil {
 		r.Body = http.NoBody // as a server request's
 	}
-	r.RequestURI = u.RequestURI()
+	r.RequestURI = r.URL.RequestURI()
 	for _, name := range ww.HeaderNames() {
 		r.Header[http.CanonicalHeaderKey(name)] = []string{ww.Header(name)}
 	}
@@ -176,14 +171,19 @@ func (w *responseWriter) writable() error {
 // managed are headers the host sets itself.
 var managed = map[string]bool{"Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Keep-Alive": true}
 
-// send writes the response through the host.
-func (w *responseWriter) send() error {
+// send writes the response through the host; for a HEAD request, the
+// headers of a GET (the content type guessed from what the handler wrote
+// included) and no body, as net/http's server does.
+func (w *responseWriter) send(head bool) error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
 	h := w.sent
-	if _, ok := h["Content-Type"]; !ok && len(w.body) > 0 {
+	if _, ok := h["Content-Type"]; !ok && len(w.body) > 0 && h.Get("Content-Encoding") == "" {
 		h.Set("Content-Type", http.DetectContentType(w.body))
+	}
+	if head {
+		w.body = nil
 	}
 	if err := ww.SetStatus(w.status); err != nil {
 		return fmt.Errorf("status %d: %w", w.status, err)

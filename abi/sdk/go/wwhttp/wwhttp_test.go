@@ -153,7 +153,7 @@ func TestDeclaration(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"name":"Hello","entryPoint":"ww_dispatch","bindings":[{"authLevel":"anonymous","direction":"in","methods":["get","post"],"name":"req","route":"hello/{name?}","type":"httpTrigger"},{"direction":"out","name":"res","type":"http"},{"connection":"AzureWebJobsStorage","direction":"out","name":"audit","queueName":"audit","type":"queue"}]}`
-	if len(decls) != 4 || string(decls[0]) != want {
+	if len(decls) != 5 || string(decls[0]) != want {
 		t.Errorf("declarations %s", decls)
 	}
 }
@@ -199,5 +199,28 @@ func TestNoBody(t *testing.T) {
 	}
 	if res.Err != nil || res.HTTP.StatusCode != 200 || len(res.HTTP.Body) != 0 || res.HTTP.Header.Get("Content-Type") != "text/plain" {
 		t.Errorf("HEAD: %v %+v", res.Err, res.HTTP)
+	}
+}
+
+func init() {
+	wwhttp.HandleFunc("Page", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("<html><body>hi</body></html>"))
+	}, ww.Route("page"))
+}
+
+// TestHeadHasTheHeadersOfGet: as net/http's server, a HEAD response has no
+// body but the headers a GET gets, the guessed content type included.
+func TestHeadHasTheHeadersOfGet(t *testing.T) {
+	for _, method := range []string{"GET", "HEAD"} {
+		res, err := wwtest.Invoke("Page", wwtest.Request(httptest.NewRequest(method, "/api/page", nil)))
+		if err != nil || res.Err != nil {
+			t.Fatalf("%s: %v %v", method, err, res.Err)
+		}
+		if ct := res.HTTP.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("%s: content type %q", method, ct)
+		}
+		if body := res.HTTP.String(); (method == "HEAD") != (body == "") {
+			t.Errorf("%s: body %q", method, body)
+		}
 	}
 }
