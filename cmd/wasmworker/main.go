@@ -16,6 +16,7 @@
 //	WASMWORKER_MEMORY_LIMIT_MB  soft memory limit (GOMEMLIMIT) in MiB, "off" for none; default
 //	                       80 % of the container's (cgroup) memory limit, if any
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
+//	WASMWORKER_MEMPROFILE  write the allocations of the whole run to this file when the worker ends
 //	WASMWORKER_MAX_RUNNING guests running at once (default 4 per core); more invocations wait
 //	WASMWORKER_COMPILE_TIMEOUT  how long a load waits for its module to compile (Go duration or
 //	                       seconds; default 60 s)
@@ -77,6 +78,9 @@ func run(args []string, stderr io.Writer) int {
 			}()
 		}
 	}
+	if path := os.Getenv("WASMWORKER_MEMPROFILE"); path != "" {
+		defer writeAllocs(logger, path)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = worker.Run(ctx, worker.Options{
@@ -92,6 +96,20 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeAllocs writes the allocation profile (go tool pprof -sample_index
+// alloc_space) to path.
+func writeAllocs(logger *slog.Logger, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		logger.Warn("cannot write the allocation profile", "err", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		logger.Warn("cannot write the allocation profile", "err", err)
+	}
 }
 
 // setMemoryPolicy sets the GC policy unless GOGC or GOMEMLIMIT say

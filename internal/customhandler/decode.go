@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/wasmworker/wasmworker/internal/invocation"
-	"github.com/wasmworker/wasmworker/internal/jsonc"
 )
 
 // Result is what a guest's response payload means for the host.
@@ -46,35 +44,30 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 	if body[0] != '{' {
 		return nil, fmt.Errorf("the function's stdout is not a JSON object: it starts with %s; a command-mode function must print exactly one JSON object {\"Outputs\":…,\"Logs\":…,\"ReturnValue\":…} and write logs to stderr", quote(body))
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var top map[string]json.RawMessage
-	if err := dec.Decode(&top); err != nil {
-		return nil, fmt.Errorf("the function's stdout is not valid JSON (%v): it starts with %s; a command-mode function must print exactly one JSON object", err, quote(body))
+	if !json.Valid(body) {
+		return nil, invalidStdout(body)
 	}
-	off := int(dec.InputOffset())
-	if rest := bytes.TrimLeft(body[off:], " \t\r\n"); len(rest) > 0 {
-		return nil, fmt.Errorf("the function's stdout has more after its JSON object, at byte %d: %s; print exactly one JSON object and write logs to stderr", len(body)-len(rest), quote(rest))
-	}
+	top := members(body)
 	res := &Result{}
-	if v, ok := jsonc.Lookup(top, "Logs"); ok && !isNull(v) {
+	if v, ok := lookup(top, "Logs"); ok && !isNull(v) {
 		logs, err := decodeLogs(v)
 		if err != nil {
 			return nil, err
 		}
 		res.Logs = logs
 	}
-	var outputs map[string]json.RawMessage
-	if v, ok := jsonc.Lookup(top, "Outputs"); ok && !isNull(v) {
-		if err := json.Unmarshal(v, &outputs); err != nil {
+	var outputs []member
+	if v, ok := lookup(top, "Outputs"); ok && !isNull(v) {
+		if kind(v) != '{' {
 			return nil, fmt.Errorf("\"Outputs\" must be an object keyed by output binding name, got %s", describe(v))
 		}
+		outputs = members(v)
 	}
 	for _, b := range fn.Bindings {
 		if !b.IsOutput() || b.Name == "$return" {
 			continue
 		}
-		v, ok := outputs[b.Name] // exact match, as the host
+		v, ok := lookupExact(outputs, b.Name) // exact match, as the host
 		if !ok {
 			continue
 		}
@@ -87,7 +80,7 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		}
 		res.Outputs = append(res.Outputs, invocation.Output{Name: b.Name, Value: val})
 	}
-	if v, ok := jsonc.Lookup(top, "ReturnValue"); ok && !isNull(v) {
+	if v, ok := lookup(top, "ReturnValue"); ok && !isNull(v) {
 		rb, ok := binding(fn, "$return")
 		if !ok {
 			res.ReturnValueIgnored = true
@@ -102,6 +95,18 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 	return res, nil
 }
 
+// invalidStdout explains why body, which starts with '{', is not exactly
+// one JSON object: its syntax error, or what follows the object.
+func invalidStdout(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var top json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		return fmt.Errorf("the function's stdout is not valid JSON (%v): it starts with %s; a command-mode function must print exactly one JSON object", err, quote(body))
+	}
+	rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")
+	return fmt.Errorf("the function's stdout has more after its JSON object, at byte %d: %s; print exactly one JSON object and write logs to stderr", len(body)-len(rest), quote(rest))
+}
+
 // binding returns the binding of fn called exactly name.
 func binding(fn invocation.Function, name string) (invocation.Binding, bool) {
 	for _, b := range fn.Bindings {
@@ -114,7 +119,7 @@ func binding(fn invocation.Function, name string) (invocation.Binding, bool) {
 
 // convertOutput turns one output value into a Value for binding b; nil
 // means "not set".
-func convertOutput(b invocation.Binding, v json.RawMessage) (*invocation.Value, error) {
+func convertOutput(b invocation.Binding, v []byte) (*invocation.Value, error) {
 	if strings.EqualFold(b.Type, "http") {
 		h, err := decodeHTTP(v, strings.EqualFold(b.DataType, "binary"))
 		if err != nil {
@@ -126,10 +131,7 @@ func convertOutput(b invocation.Binding, v json.RawMessage) (*invocation.Value, 
 	case 'n':
 		return nil, nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, err
-		}
+		s := unquote(v)
 		if strings.EqualFold(b.DataType, "binary") {
 			raw, err := base64.StdEncoding.DecodeString(s)
 			if err != nil {
@@ -138,9 +140,11 @@ func convertOutput(b invocation.Binding, v json.RawMessage) (*invocation.Value, 
 			return invocation.BytesValue(raw), nil
 		}
 		return invocation.StringValue(s), nil
+	case 'd', 't', 'f':
+		// Numbers keep their text (integers stay integers).
+		return invocation.JSONValue(string(v)), nil
 	default:
-		// Numbers keep their text (integers stay integers), booleans and
-		// objects/arrays become compact JSON text.
+		// Objects and arrays become compact JSON text.
 		text, ok := compactJSON(string(v))
 		if !ok {
 			return nil, fmt.Errorf("invalid JSON value %s", quote(v))
@@ -153,16 +157,12 @@ func convertOutput(b invocation.Binding, v json.RawMessage) (*invocation.Value, 
 // cookies} (keys case-insensitive), or from a string holding that object.
 // With binary (the http binding has "dataType": "binary"), the body is a
 // base64 string whose bytes are the response body.
-func decodeHTTP(v json.RawMessage, binary bool) (*invocation.HTTPResponse, error) {
+func decodeHTTP(v []byte, binary bool) (*invocation.HTTPResponse, error) {
 	wrongShape := func() error {
 		return fmt.Errorf("expected an HTTP response object {statusCode, headers, body}, got %s", describe(v))
 	}
 	if kind(v) == '"' {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, err
-		}
-		inner := json.RawMessage(strings.TrimSpace(s))
+		inner := []byte(strings.TrimSpace(unquote(v)))
 		if kind(inner) != '{' || !json.Valid(inner) {
 			return nil, wrongShape()
 		}
@@ -171,58 +171,48 @@ func decodeHTTP(v json.RawMessage, binary bool) (*invocation.HTTPResponse, error
 	if kind(v) != '{' {
 		return nil, wrongShape()
 	}
-	dec := json.NewDecoder(bytes.NewReader(v))
-	dec.UseNumber()
-	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil {
-		return nil, wrongShape()
-	}
+	obj := members(v)
 	h := &invocation.HTTPResponse{StatusCode: "200", Headers: map[string]string{}}
-	if sc, ok := jsonc.Lookup(obj, "statusCode"); ok && !isNull(sc) {
+	if sc, ok := lookup(obj, "statusCode"); ok && !isNull(sc) {
 		switch kind(sc) {
 		case '"':
-			var s string
-			if err := json.Unmarshal(sc, &s); err != nil {
-				return nil, err
-			}
+			s := unquote(sc)
 			// The host reads an empty status as 200, as a missing one.
 			if s = strings.TrimSpace(s); s != "" {
 				h.StatusCode = s
 			}
 		case 'd':
-			h.StatusCode = string(bytes.TrimSpace(sc))
+			h.StatusCode = string(sc)
 		default:
 			return nil, fmt.Errorf("\"statusCode\" must be a number or a string, got %s", describe(sc))
 		}
 	}
-	if hv, ok := jsonc.Lookup(obj, "headers"); ok && !isNull(hv) {
-		var hdrs map[string]json.RawMessage
-		if kind(hv) != '{' || json.Unmarshal(hv, &hdrs) != nil {
+	if hv, ok := lookup(obj, "headers"); ok && !isNull(hv) {
+		if kind(hv) != '{' {
 			return nil, fmt.Errorf("\"headers\" must be an object of strings, got %s", describe(hv))
 		}
-		for _, name := range slices.Sorted(maps.Keys(hdrs)) {
-			val := hdrs[name]
-			s, err := scalarText(val)
+		for _, m := range lastOfEach(members(hv)) {
+			s, err := scalarText(m.val)
 			if err != nil {
-				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", name, describe(val))
+				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", m.key, describe(m.val))
 			}
-			if err := invocation.CheckHeader(name, s); err != nil {
+			if err := invocation.CheckHeader(m.key, s); err != nil {
 				return nil, err
 			}
-			h.Headers[name] = s
+			h.Headers[m.key] = s
 		}
 	}
 	h.Body = invocation.StringValue("")
 	if binary {
 		h.Body = invocation.BytesValue(nil)
 	}
-	if bv, ok := jsonc.Lookup(obj, "body"); ok && !isNull(bv) && binary {
+	if bv, ok := lookup(obj, "body"); ok && !isNull(bv) && binary {
 		// Our extension (the host's custom-handler path writes the text
 		// as it is, host issue #8622): the bytes of a base64 body.
-		var s string
-		if kind(bv) != '"' || json.Unmarshal(bv, &s) != nil {
+		if kind(bv) != '"' {
 			return nil, fmt.Errorf("the http binding has \"dataType\": \"binary\", so \"body\" must be a base64 string, got %s", describe(bv))
 		}
+		s := unquote(bv)
 		raw, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
 			return nil, fmt.Errorf("the http binding has \"dataType\": \"binary\", so \"body\" must be base64; %s is not (%v)", quote([]byte(s)), err)
@@ -231,24 +221,19 @@ func decodeHTTP(v json.RawMessage, binary bool) (*invocation.HTTPResponse, error
 	} else if ok && !isNull(bv) {
 		switch kind(bv) {
 		case '"':
-			var s string
-			if err := json.Unmarshal(bv, &s); err != nil {
-				return nil, err
-			}
-			h.Body = invocation.StringValue(s)
+			h.Body = invocation.StringValue(unquote(bv))
 		case '{', '[':
 			text, _ := compactJSON(string(bv))
 			h.Body = invocation.JSONValue(text)
 		default:
-			h.Body = invocation.StringValue(string(bytes.TrimSpace(bv)))
+			h.Body = invocation.StringValue(string(bv))
 		}
 	}
-	if cv, ok := jsonc.Lookup(obj, "cookies"); ok && !isNull(cv) {
-		var list []json.RawMessage
-		if kind(cv) != '[' || json.Unmarshal(cv, &list) != nil {
+	if cv, ok := lookup(obj, "cookies"); ok && !isNull(cv) {
+		if kind(cv) != '[' {
 			return nil, fmt.Errorf("\"cookies\" must be an array of cookie objects, got %s", describe(cv))
 		}
-		for i, c := range list {
+		for i, c := range elements(cv) {
 			ck, err := decodeCookie(c)
 			if err != nil {
 				return nil, fmt.Errorf("cookie %d: %w", i+1, err)
@@ -261,32 +246,32 @@ func decodeHTTP(v json.RawMessage, binary bool) (*invocation.HTTPResponse, error
 
 // decodeCookie reads {name, value, domain, path, expires, secure, httpOnly,
 // sameSite, maxAge} (keys case-insensitive).
-func decodeCookie(v json.RawMessage) (invocation.Cookie, error) {
+func decodeCookie(v []byte) (invocation.Cookie, error) {
 	var ck invocation.Cookie
-	var obj map[string]json.RawMessage
-	if kind(v) != '{' || json.Unmarshal(v, &obj) != nil {
+	if kind(v) != '{' {
 		return ck, fmt.Errorf("expected an object {name, value, …}, got %s", describe(v))
 	}
+	obj := members(v)
 	str := func(key string) (string, bool, error) {
-		fv, ok := jsonc.Lookup(obj, key)
+		fv, ok := lookup(obj, key)
 		if !ok || isNull(fv) {
 			return "", false, nil
 		}
-		var s string
-		if kind(fv) != '"' || json.Unmarshal(fv, &s) != nil {
+		if kind(fv) != '"' {
 			return "", false, fmt.Errorf("%q must be a string, got %s", key, describe(fv))
 		}
-		return s, true, nil
+		return unquote(fv), true, nil
 	}
 	boolean := func(key string) (*bool, error) {
-		fv, ok := jsonc.Lookup(obj, key)
+		fv, ok := lookup(obj, key)
 		if !ok || isNull(fv) {
 			return nil, nil
 		}
-		var x bool
-		if json.Unmarshal(fv, &x) != nil {
+		k := kind(fv)
+		if k != 't' && k != 'f' {
 			return nil, fmt.Errorf("%q must be true or false, got %s", key, describe(fv))
 		}
+		x := k == 't'
 		return &x, nil
 	}
 	name, ok, err := str("name")
@@ -343,9 +328,9 @@ func decodeCookie(v json.RawMessage) (invocation.Cookie, error) {
 			return ck, fmt.Errorf("\"sameSite\" must be \"Lax\", \"Strict\" or \"None\", got %q", s)
 		}
 	}
-	if fv, ok := jsonc.Lookup(obj, "maxAge"); ok && !isNull(fv) {
+	if fv, ok := lookup(obj, "maxAge"); ok && !isNull(fv) {
 		var x float64
-		if kind(fv) != 'd' || json.Unmarshal(fv, &x) != nil {
+		if kind(fv) != 'd' || json.Unmarshal(fv, &x) != nil { // out of range
 			return ck, fmt.Errorf("\"maxAge\" must be a number of seconds, got %s", describe(fv))
 		}
 		ck.MaxAge = &x
@@ -355,11 +340,11 @@ func decodeCookie(v json.RawMessage) (invocation.Cookie, error) {
 
 // decodeLogs reads "Logs": an array of strings; numbers and booleans are
 // taken as their text and null entries are skipped.
-func decodeLogs(v json.RawMessage) ([]string, error) {
-	var list []json.RawMessage
-	if kind(v) != '[' || json.Unmarshal(v, &list) != nil {
+func decodeLogs(v []byte) ([]string, error) {
+	if kind(v) != '[' {
 		return nil, fmt.Errorf("\"Logs\" must be an array of strings, got %s", describe(v))
 	}
+	list := elements(v)
 	logs := make([]string, 0, len(list))
 	for i, e := range list {
 		if isNull(e) {
@@ -375,17 +360,28 @@ func decodeLogs(v json.RawMessage) ([]string, error) {
 }
 
 // scalarText returns a string's content or a number's or boolean's text.
-func scalarText(v json.RawMessage) (string, error) {
+func scalarText(v []byte) (string, error) {
 	switch kind(v) {
 	case '"':
-		var s string
-		err := json.Unmarshal(v, &s)
-		return s, err
+		return unquote(v), nil
 	case 'd', 't', 'f':
-		return string(bytes.TrimSpace(v)), nil
+		return string(v), nil
 	default:
 		return "", errors.New("not a scalar")
 	}
+}
+
+// lastOfEach returns ms without members whose key comes again later (the
+// last wins, as in a map), sorted by key.
+func lastOfEach(ms []member) []member {
+	out := make([]member, 0, len(ms))
+	for i, m := range ms {
+		if !slices.ContainsFunc(ms[i+1:], func(n member) bool { return n.key == m.key }) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	return out
 }
 
 // kind classifies a JSON value by its first byte: '{', '[', '"', 't', 'f',
@@ -403,10 +399,10 @@ func kind(v []byte) byte {
 	}
 }
 
-func isNull(v json.RawMessage) bool { return kind(v) == 'n' }
+func isNull(v []byte) bool { return kind(v) == 'n' }
 
 // describe names a JSON value for an error: its kind and a quoted start.
-func describe(v json.RawMessage) string {
+func describe(v []byte) string {
 	var k string
 	switch kind(v) {
 	case '{':

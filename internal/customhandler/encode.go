@@ -5,6 +5,7 @@
 package customhandler
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 	if req == nil {
 		return nil, errors.New("customhandler: EncodeRequest got a nil Request")
 	}
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 1024)
 	b = append(b, `{"Data":{`...)
 	for i, in := range req.Inputs {
 		if in.Unreadable != "" {
@@ -189,13 +190,15 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 // the plain string, and any other JSON value (or text that is not JSON) as a
 // JSON string holding the text.
 func appendJSONValue(b []byte, text string) []byte {
-	compact, ok := compactJSON(text)
+	n := len(b)
+	b, ok := appendCompact(b, text)
 	if !ok {
-		return netjson.AppendString(b, text)
+		return netjson.AppendString(b[:n], text)
 	}
+	compact := b[n:]
 	switch jsonKind(compact) {
 	case '{':
-		return append(b, compact...)
+		return b
 	case '"':
 		// A JSON string came from a .NET value that is neither a string nor
 		// an object (strings arrive as TypedData string). The host gives
@@ -205,23 +208,21 @@ func appendJSONValue(b []byte, text string) []byte {
 		// arrives double-encoded (ScriptInvocationContextExtensions.
 		// GetHttpScriptInvocationContextValue; docs/custom-handler.md §2.3, §4).
 		if isDateString(compact) {
-			return append(b, compact...)
+			return b
 		}
-		return netjson.AppendString(b, compact)
-	default:
-		return netjson.AppendString(b, compact)
 	}
+	return netjson.AppendString(b[:n], string(compact))
 }
 
 // isDateString reports whether the JSON string literal q holds an ISO 8601
 // date and time, as Newtonsoft writes DateTime and DateTimeOffset values
 // ("2024-10-25T10:00:00", optionally with a fraction and a zone).
-func isDateString(q string) bool {
-	s := strings.TrimSuffix(strings.TrimPrefix(q, `"`), `"`)
+func isDateString(q []byte) bool {
+	s := bytes.TrimSuffix(bytes.TrimPrefix(q, []byte(`"`)), []byte(`"`))
 	if len(s) < len("2006-01-02T15:04:05") {
 		return false
 	}
-	for i, c := range []byte(s[:19]) {
+	for i, c := range s[:19] {
 		switch i {
 		case 4, 7:
 			if c != '-' {

@@ -28,8 +28,18 @@ func compactJSON(text string) (string, bool) {
 	return buf.String(), true
 }
 
+// appendCompact appends the compact form of text to b, or reports that
+// text is not valid JSON (b's first len(b) bytes are kept either way).
+func appendCompact(b []byte, text string) ([]byte, bool) {
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, []byte(text)); err != nil {
+		return b, false
+	}
+	return buf.Bytes(), true
+}
+
 // jsonKind returns the first significant byte of compact JSON text.
-func jsonKind(text string) byte {
+func jsonKind(text []byte) byte {
 	for i := 0; i < len(text); i++ {
 		switch text[i] {
 		case ' ', '\t', '\n', '\r':
