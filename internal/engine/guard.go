@@ -7,7 +7,9 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+	"github.com/wasmworker/wasmworker/internal/reset"
 	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
@@ -35,7 +37,7 @@ import (
 // instructions (no toolchain's output takes that path).
 //
 // A guest blocked in a WASI sleep (poll_oneoff on a clock) wakes when the
-// run's context ends: sleeper for commands, the pool's own sleep for ABI
+// run's context ends: cmdInstance.sleep for commands, the pool's own sleep for ABI
 // instances (abi.Pool). Whatever the guest does then, a run that returns
 // normally after its context ended fails (Module.overdue).
 //
@@ -52,7 +54,35 @@ import (
 const (
 	guardModule = "wasmworker_guard"
 	guardFunc   = "yield"
+	// markFunc is the import instrumented code calls before a call of
+	// an import that changes state a reset does not restore
+	// (internal/reset; trackedImport).
+	markFunc = "mark"
 )
+
+// statelessWASI are the WASI functions whose calls leave nothing in the
+// instance that restoring its memory and globals would miss: they read
+// arguments, clocks and randomness, read and write the standard streams,
+// seek (the streams cannot), or end the instance (proc_exit closes it, so
+// it is never reused). A call of any other WASI function (opening, closing
+// or renumbering a descriptor, changing its flags, reading a directory
+// whose position the descriptor keeps) marks the run, and its instance is
+// closed instead of reused.
+var statelessWASI = map[string]bool{
+	"args_get": true, "args_sizes_get": true, "environ_get": true, "environ_sizes_get": true,
+	"clock_res_get": true, "clock_time_get": true, "random_get": true, "sched_yield": true,
+	"fd_read": true, "fd_write": true, "fd_pread": true, "fd_pwrite": true, "fd_seek": true, "fd_tell": true,
+	"fd_fdstat_get": true, "fd_filestat_get": true, "fd_prestat_get": true, "fd_prestat_dir_name": true,
+	"path_filestat_get": true, "poll_oneoff": true, "proc_exit": true, "proc_raise": true,
+}
+
+// trackedImport reports the imports whose calls mark a run (Options.Tracked
+// of wasmbin.Instrument): every WASI function not in statelessWASI. The
+// wasmworker ABI's host functions keep their state in the invocation, not
+// in the instance.
+func trackedImport(module, name string) bool {
+	return module == wasi_snapshot_preview1.ModuleName && !statelessWASI[name]
+}
 
 // guardInterval is how many loop iterations and calls a guest makes
 // between two calls to the host (see BENCHMARKS.md, "Deadline guard").
@@ -96,6 +126,9 @@ func instantiateGuard(ctx context.Context, rt wazero.Runtime) error {
 		NewFunctionBuilder().
 		WithGoFunction(api.GoFunc(yieldFunc), nil, nil).
 		Export(guardFunc).
+		NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(ctx context.Context, _ []uint64) { reset.Touch(ctx) }), nil, nil).
+		Export(markFunc).
 		Instantiate(ctx)
 	return err
 }
@@ -131,23 +164,6 @@ func awaitDeadline(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-t.C:
-	}
-}
-
-// sleeper returns the guest's sleep (WASI poll_oneoff on a clock): real
-// time, but it returns early when ctx ends, so that a guest blocked in a long
-// sleep is stopped as promptly as one spinning in a loop.
-func sleeper(ctx context.Context) func(ns int64) {
-	return func(ns int64) {
-		if ns <= 0 {
-			return
-		}
-		t := time.NewTimer(time.Duration(ns))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 //	2: bulk memory and table instructions charged by length; tables bounded
 //	3: codeLimits checked
 //	4: codeLimits.MaxBrTable 16,384
-const instrumentVersion = 4
+//	5: prepared for resets (mark import, exported mutable globals)
+const instrumentVersion = 5
 
 // instrKey names one instrumented module: the SHA-256 of the original and
 // the table limits it was rewritten for.
@@ -41,7 +42,8 @@ func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimi
 	code, file := e.cachedInstrumented(sum, tables)
 	if code == nil {
 		var err error
-		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables, Code: codeLimits})
+		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables, Code: codeLimits,
+			Mark: markFunc, Tracked: trackedImport})
 		if err != nil {
 			return nil, err
 		}

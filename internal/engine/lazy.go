@@ -143,6 +143,7 @@ type liveModule struct {
 	rt    wazero.Runtime
 	cm    wazero.CompiledModule
 	pool  *abi.Pool // ABI modules only
+	cmds  *cmdIdle  // command modules only: reset instances (reuse.go)
 }
 
 // newLive makes m's live part from sh, whose reference it takes over: on
@@ -174,6 +175,9 @@ func (m *Module) newLive(ctx context.Context, sh *sharedRT) (*liveModule, error)
 			err = fmt.Errorf("provide the wasmworker host module: %w", err)
 		}
 	}
+	if m.abi == nil && m.guard == guardFuel {
+		lv.cmds = &cmdIdle{max: max(1, min(m.engine.maxIdle, m.lim.MaxInstances))}
+	}
 	if err != nil {
 		_ = m.engine.releaseShared(sh)
 		return nil, err
@@ -185,6 +189,9 @@ func (m *Module) newLive(ctx context.Context, sh *sharedRT) (*liveModule, error)
 func (lv *liveModule) drop(ctx context.Context, e *Engine) error {
 	if lv.pool != nil {
 		_ = lv.pool.Close(ctx) // instances still running are closed when they end
+	}
+	if lv.cmds != nil {
+		lv.cmds.close()
 	}
 	return e.releaseShared(lv.share)
 }

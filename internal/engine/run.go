@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmworker/wasmworker/internal/linmem"
+	"github.com/wasmworker/wasmworker/internal/reset"
 )
 
 // CommandInput is the input of one command-mode run.
@@ -217,74 +218,103 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stdout := &stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
-	stderr := &stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: cancel}
-	var mod api.Module
-	// The instance's linear memory has a mapping of its own, held while the
-	// guest may run: closing the instance gives it back to the system (or,
-	// when small, zeroes it for the next instance; internal/linmem).
-	mem := linmem.New()
+
+	// An instance reset after an earlier run (reuse.go), or a new one. Its
+	// linear memory has a mapping of its own, held while the guest may
+	// run: closing the instance gives it back to the system (or, when
+	// small, zeroes it for the next instance; internal/linmem).
+	var c *cmdInstance
+	if in.Args == nil && lv.cmds != nil {
+		if c = lv.cmds.take(in.Env); c != nil && c.mod.IsClosed() { // its runtime was closed meanwhile
+			c = nil
+		}
+	}
+	fresh := c == nil
+	if fresh {
+		c = &cmdInstance{env: in.Env, mem: linmem.New()} // held once, for the instantiation
+	} else {
+		c.mem.Hold()
+	}
+	c.stdin.Reset(in.Stdin)
+	c.stdout = stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
+	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: cancel}
+	c.ctx = runCtx
+	c.run.Clear()
+	keep := false
 	defer func() {
 		if r := recover(); r != nil {
-			err = &RunError{Kind: Internal, Path: m.path, Stdout: stdout.buf, StderrTail: stderr.lastLines(),
+			err = &RunError{Kind: Internal, Path: m.path, Stdout: c.stdout.buf, StderrTail: c.stderr.lastLines(),
 				Detail: fmt.Sprintf("panic: %v\n%s", r, firstLines(string(debug.Stack()), 12))}
-			out = nil
+			out, keep = nil, false
 		}
-		mem.Release() // the guest no longer runs
-		if mod != nil {
-			_ = mod.Close(context.Background())
-		}
+		c.ctx = nil
+		c.mem.Release() // the guest no longer runs
+		m.endRun(lv, c, keep)
 	}()
 
-	cfg := m.base.
-		WithStdin(bytes.NewReader(in.Stdin)).
-		WithStdout(stdout).
-		WithStderr(stderr).
-		WithNanosleep(sleeper(runCtx))
-	if in.Args != nil {
-		cfg = cfg.WithArgs(in.Args...)
-	}
-	if len(in.Env) > 0 {
-		keys := make([]string, 0, len(in.Env))
-		for k := range in.Env {
-			keys = append(keys, k)
+	if fresh {
+		cfg := m.base.
+			WithStdin(&c.stdin).
+			WithStdout(&c.stdout).
+			WithStderr(&c.stderr).
+			WithNanosleep(c.sleep)
+		if in.Args != nil {
+			cfg = cfg.WithArgs(in.Args...)
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(in.Env)) {
 			cfg = cfg.WithEnv(k, in.Env[k])
 		}
-	}
-
-	mod, err = lv.rt.InstantiateModule(mem.Context(runCtx), lv.cm, cfg)
-	if err != nil {
-		mod = nil
-		re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
-		if m.closed.Load() {
-			re.Detail = "the module was closed"
+		mod, err := lv.rt.InstantiateModule(c.mem.Context(runCtx), lv.cm, cfg)
+		if err != nil {
+			re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
+			if m.closed.Load() {
+				re.Detail = "the module was closed"
+			}
+			awaitDeadline(ctx) // a start function stopped by the guard
+			if k, ok := ctxKind(ctx); ok {
+				re.Kind = k
+				if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+					re.Detail = cause.Error()
+				} else {
+					re.Detail = "stopped while the instance was being made (in its start function)"
+				}
+			}
+			return nil, re
 		}
-		awaitDeadline(ctx) // a start function stopped by the guard
-		if k, ok := ctxKind(ctx); ok {
-			re.Kind = k
-			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
-				re.Detail = cause.Error()
-			} else {
-				re.Detail = "stopped while the instance was being made (in its start function)"
+		c.mod = mod
+		if c.start = mod.ExportedFunction("_start"); c.start == nil { // checked at Load; kept so that nothing panics
+			return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "no _start export"}
+		}
+		if lv.cmds != nil && in.Args == nil && lv.cmds.capturing() {
+			if c.point = reset.Capture(mod, c.mem, guardModule); c.point == nil {
+				lv.cmds.misses.Store(maxResetMisses) // the module cannot be reset at all
 			}
 		}
+	}
+	_, callErr := c.start.Call(reset.WithRun(runCtx, &c.run))
+	c.stderr.finish()
+	tail := c.stderr.lastLines()
+	if re := m.classify(ctx, runCtx, callErr, c.mod, tail, c.stderr.lostHeadline()); re != nil {
+		re.Stdout = c.stdout.buf
 		return nil, re
 	}
-	start := mod.ExportedFunction("_start")
-	if start == nil { // checked at Load; kept so that nothing panics
-		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "no _start export"}
+	keep = c.point != nil && !c.run.Touched() && !c.mod.IsClosed() && ctx.Err() == nil
+	return &CommandOutput{Stdout: c.stdout.buf, StderrTail: tail}, nil
+}
+
+// endRun resets c and keeps it for the next run when keep allows and the
+// reset succeeds; otherwise it closes c.
+func (m *Module) endRun(lv *liveModule, c *cmdInstance, keep bool) {
+	c.stdin.Reset(nil)
+	c.stdout, c.stderr = stdoutBuffer{}, stderrLines{} // nothing of the run stays reachable
+	if keep && c.point.Restore() && lv.cmds.put(c) {
+		lv.cmds.reused.Store(true)
+		return
 	}
-	_, callErr := start.Call(runCtx)
-	stderr.finish()
-	tail := stderr.lastLines()
-	if re := m.classify(ctx, runCtx, callErr, mod, tail, stderr.lostHeadline()); re != nil {
-		re.Stdout = stdout.buf
-		return nil, re
+	if c.point != nil {
+		lv.cmds.misses.Add(1)
 	}
-	return &CommandOutput{Stdout: stdout.buf, StderrTail: tail}, nil
+	c.close()
 }
 
 // classify turns the result of _start into a *RunError, or nil on success.

@@ -59,6 +59,7 @@ type Memory struct {
 	r       *region         // the mapping; nil until Allocate, or for a slice-backed memory
 	cleanup runtime.Cleanup // unmaps r if the Memory is dropped without Free
 	slice   []byte          // the memory when it is not mapped
+	size    uint64          // bytes of the memory (the last Reallocate)
 	max     uint64          // bytes the memory may grow to
 	holds   int             // Hold calls not released yet
 	freed   bool            // wazero called Free
@@ -125,9 +126,14 @@ func (m *Memory) Reallocate(size uint64) []byte {
 		if size > uint64(len(m.slice)) {
 			m.slice = append(m.slice, make([]byte, size-uint64(len(m.slice)))...)
 		}
+		m.size = size
 		return m.slice[:size:size]
 	}
-	return m.r.grow(size)
+	b := m.r.grow(size)
+	if b != nil {
+		m.size = size
+	}
+	return b
 }
 
 // Free implements experimental.LinearMemory: wazero calls it when the

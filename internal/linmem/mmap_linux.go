@@ -84,6 +84,13 @@ var entryBufs = sync.Pool{New: func() any { return new([entryChunk * 8]byte) }}
 // all of it was the largest cost of a fresh C instance. When the pagemap
 // cannot be read, all of b is zeroed.
 func clearTouched(b []byte) {
+	touchedRuns(b, func(run []byte) { clear(run) })
+}
+
+// touchedRuns calls f with each run of pages of b that may have been
+// written (see clearTouched): all of b when b is small, not page-aligned,
+// or the pagemap cannot be read.
+func touchedRuns(b []byte, f func(run []byte)) {
 	pagemap.once.Do(func() {
 		fd, err := syscall.Open("/proc/self/pagemap", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 		if err != nil {
@@ -94,7 +101,7 @@ func clearTouched(b []byte) {
 	ps := syscall.Getpagesize()
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	if pagemap.fd < 0 || len(b) < minSkipClear || addr%uintptr(ps) != 0 || len(b)%ps != 0 {
-		clear(b)
+		f(b)
 		return
 	}
 	buf := entryBufs.Get().(*[entryChunk * 8]byte)
@@ -106,10 +113,10 @@ func clearTouched(b []byte) {
 		n := min(entryChunk, pages-p)
 		got, err := syscall.Pread(pagemap.fd, buf[:n*8], (first+int64(p))*8)
 		if err != nil || got != n*8 {
-			clear(b[p*ps:]) // unknown: zero the rest
-			if run >= 0 {
-				clear(b[run*ps : p*ps])
+			if run < 0 { // unknown: all of the rest
+				run = p
 			}
+			f(b[run*ps:])
 			return
 		}
 		for i := 0; i < n; i++ {
@@ -119,12 +126,12 @@ func clearTouched(b []byte) {
 			case touched && run < 0:
 				run = p + i
 			case !touched && run >= 0:
-				clear(b[run*ps : (p+i)*ps])
+				f(b[run*ps : (p+i)*ps])
 				run = -1
 			}
 		}
 	}
 	if run >= 0 {
-		clear(b[run*ps:])
+		f(b[run*ps:])
 	}
 }

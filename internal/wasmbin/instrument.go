@@ -24,7 +24,24 @@ type Options struct {
 	Tables TableLimits
 	// Code bounds what makes a function expensive to compile.
 	Code CodeLimits
+	// Mark, when not empty, prepares the module for being reset to its
+	// state after instantiation (see Instrument): it names a second
+	// import, Module.Mark of type () -> (), that the rewritten code calls
+	// before every direct call of an import Tracked reports.
+	Mark string
+	// Tracked reports the imported functions whose calls change state
+	// that resetting memory and globals does not restore (with Mark).
+	Tracked func(module, name string) bool
 }
+
+// Names of the exports Instrument adds with Options.Mark, after
+// Options.Module and a dot: ResettableExport (the fuel global) when the
+// module can be reset, and GlobalExport followed by 0, 1, … for each
+// mutable global the module defines, in index order.
+const (
+	ResettableExport = "resettable"
+	GlobalExport     = "global"
+)
 
 // CodeLimits bounds the shapes of function bodies that make compiling a
 // module take minutes and gigabytes although its file is small: huge
@@ -122,6 +139,18 @@ const (
 // ref.func and the name section are renumbered to match. DWARF custom
 // sections (.debug_*) are dropped: their code offsets no longer hold.
 //
+// With opt.Mark, the module is also prepared for a reset to the state it
+// has after instantiation: restoring its memory and its mutable globals. The
+// rewrite adds the import opt.Module.opt.Mark and calls it before every
+// direct call of an import that opt.Tracked reports (the caller learns that
+// a run changed state a reset cannot restore, such as open files), exports
+// every mutable global the module defines (GlobalExport), and exports the
+// fuel as ResettableExport when nothing else can change state a reset
+// misses: no instruction that changes a table or drops a data segment,
+// no imported memory, table or mutable global, no tracked import called
+// other than directly, only number-typed mutable globals, and no export
+// already named after opt.Module.
+//
 // The caller names the import (the engine's guard.go defines the names and
 // provides the function): this package only rewrites binaries. A module
 // that itself imports anything from opt.Module is refused, so that the
@@ -135,7 +164,10 @@ const (
 // constants above): a caller that caches it must change its cache's key
 // when this function's output changes.
 func Instrument(bin []byte, opt Options) ([]byte, error) {
-	in := &instrumenter{guard: true, added: 1, interval: opt.Interval, module: opt.Module, name: opt.Func, opt: opt}
+	in := &instrumenter{guard: true, added: 1, interval: opt.Interval, module: opt.Module, name: opt.Func, opt: opt, exportAt: -1}
+	if opt.Mark != "" {
+		in.added, in.resettable = 2, true
+	}
 	in.tables.lim = opt.Tables
 	return in.run(bin)
 }
@@ -143,7 +175,7 @@ func Instrument(bin []byte, opt Options) ([]byte, error) {
 // MeasureCode returns the largest value of each CodeLimits measure over the
 // module's functions: what limits it needs to pass.
 func MeasureCode(bin []byte) (CodeLimits, error) {
-	in := &instrumenter{guard: true, added: 1, interval: 1 << 14, module: "m", name: "f"}
+	in := &instrumenter{guard: true, added: 1, interval: 1 << 14, module: "m", name: "f", exportAt: -1}
 	_, err := in.run(bin)
 	return in.maxSeen, err
 }
@@ -180,6 +212,12 @@ func (in *instrumenter) run(bin []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if id == SectionExport && in.opt.Mark != "" {
+			// Written at the end, when the code has told whether the
+			// module can be reset.
+			in.exportAt, in.exports = len(out), body
+			continue
+		}
 		if keep {
 			out = AppendSection(out, id, body)
 		}
@@ -188,7 +226,39 @@ func (in *instrumenter) run(bin []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.exportAt >= 0 {
+		tail := append([]byte(nil), out[in.exportAt:]...)
+		out = AppendSection(out[:in.exportAt], SectionExport, in.resetExports())
+		out = append(out, tail...)
+	}
 	return out, nil
+}
+
+// resetExports returns the export section with the exports of opt.Mark
+// added (see Instrument).
+func (in *instrumenter) resetExports() []byte {
+	r := &reader{b: in.exports}
+	n := r.uleb()
+	entries := in.exports[r.off:]
+	prefix := in.module + "."
+	if in.clash {
+		in.resettable = false
+	}
+	var added []byte
+	count := uint64(0)
+	if !in.clash {
+		for i, g := range in.mutGlobals {
+			added = append(added, Export(fmt.Sprintf("%s%s%d", prefix, GlobalExport, i), KindGlobal, g)...)
+			count++
+		}
+		if in.resettable {
+			added = append(added, Export(prefix+ResettableExport, KindGlobal, in.fuel)...)
+			count++
+		}
+	}
+	out := AppendULEB(nil, n+count)
+	out = append(out, entries...)
+	return append(out, added...)
 }
 
 // sectionRank orders the non-custom sections as the binary format requires.
@@ -223,6 +293,24 @@ type instrumenter struct {
 	funcTypes []uint32 // the type of each defined function
 	lenLocal  uint64   // in a function body: the i32 local that holds a bulk length
 	usedLen   bool     // whether the body being rewritten charges a bulk length
+
+	// With Options.Mark:
+	tracked    []bool   // of each imported function: whether Options.Tracked reports it
+	mutGlobals []uint32 // the mutable globals the module defines
+	resettable bool     // nothing seen so far changes state a reset misses
+	clash      bool     // an export is already named after Options.Module
+	exportAt   int      // where the export section goes in the output, or -1
+	exports    []byte   // the rewritten export section, without the added exports
+}
+
+// ref notes a reference to function idx other than a direct call (an
+// element, ref.func, an export, the start function): a tracked import
+// called that way cannot be marked.
+func (in *instrumenter) ref(idx uint64) uint64 {
+	if idx < uint64(len(in.tracked)) && in.tracked[idx] {
+		in.resettable = false
+	}
+	return in.fn(idx)
 }
 
 // addMissing adds the type, import and global sections, if not seen yet,
@@ -306,7 +394,7 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		in.seen[SectionImport] = true
 		n := r.uleb()
 		for i := uint64(0); i < n && r.err == nil; i++ {
-			mod, _ := r.name(), r.name()
+			mod, name := r.name(), r.name()
 			if in.guard && mod == in.module {
 				return nil, false, fmt.Errorf("%w: the module imports from %s, a name reserved by the worker", ErrUnsupported, in.module)
 			}
@@ -314,17 +402,24 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 			case KindFunc:
 				r.uleb()
 				in.importedFuncs++
+				if in.opt.Mark != "" {
+					in.tracked = append(in.tracked, in.opt.Tracked != nil && in.opt.Tracked(mod, name))
+				}
 			case KindTable:
 				if err := in.tables.imported(r); err != nil {
 					return nil, false, err
 				}
+				in.resettable = false
 			case KindMemory:
 				r.limits()
+				in.resettable = false
 			case KindGlobal:
 				if err := r.valType(); err != nil {
 					return nil, false, err
 				}
-				r.byte()
+				if r.byte() != 0 { // mutable
+					in.resettable = false
+				}
 				in.importedGlobals++
 			case KindTag:
 				r.byte()
@@ -339,9 +434,12 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		if !in.guard {
 			return p, true, nil
 		}
-		out = AppendULEB(out, n+1)
+		out = AppendULEB(out, n+in.added)
 		out = append(out, r.b[countLen(p):]...)
 		out = append(out, FuncImport(in.module, in.name, in.yieldType)...)
+		if in.opt.Mark != "" {
+			out = append(out, FuncImport(in.module, in.opt.Mark, in.yieldType)...)
+		}
 		return out, true, nil
 	case SectionTable:
 		out, err := in.tableSection(r)
@@ -372,7 +470,14 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 			if err := r.valType(); err != nil {
 				return nil, false, err
 			}
-			r.byte()
+			if r.byte() != 0 && r.err == nil { // mutable
+				switch r.b[start] {
+				case I32, I64, F32, F64:
+				default:
+					in.resettable = false
+				}
+				in.mutGlobals = append(in.mutGlobals, in.importedGlobals+uint32(i))
+			}
 			out = append(out, r.b[start:r.off]...)
 			var err error
 			if out, err = in.code(out, r, true); err != nil {
@@ -394,12 +499,14 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		out = AppendULEB(out, n)
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			start := r.off
-			r.name()
+			if name := r.name(); strings.HasPrefix(name, in.module+".") {
+				in.clash = true
+			}
 			kind := ExternKind(r.byte())
 			out = append(out, r.b[start:r.off]...)
 			idx := r.uleb()
 			if kind == KindFunc {
-				idx = in.fn(idx)
+				idx = in.ref(idx)
 			}
 			out = AppendULEB(out, idx)
 		}
@@ -412,7 +519,7 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		if r.err != nil {
 			return nil, false, ErrMalformed
 		}
-		return AppendULEB(nil, in.fn(idx)), true, nil
+		return AppendULEB(nil, in.ref(idx)), true, nil
 	case SectionElement:
 		return in.elements(r)
 	case SectionCode:
@@ -482,7 +589,7 @@ func (in *instrumenter) elements(r *reader) ([]byte, bool, error) {
 			if flags&4 != 0 {
 				out, err = in.code(out, r, true)
 			} else {
-				out = AppendULEB(out, in.fn(r.uleb()))
+				out = AppendULEB(out, in.ref(r.uleb()))
 			}
 		}
 	}
@@ -594,14 +701,26 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 			continue
 		case op == 0x10 || op == 0x12 || op == 0xd2: // call, return_call, ref.func
 			idx := r.uleb()
+			if op == 0xd2 {
+				idx = in.ref(idx)
+			} else {
+				if idx < uint64(len(in.tracked)) && in.tracked[idx] && !expr {
+					out = append(out, 0x10)
+					out = AppendULEB(out, uint64(in.importedFuncs)+1) // the mark
+				}
+				idx = in.fn(idx)
+			}
 			out = append(out, op)
-			out = AppendULEB(out, in.fn(idx))
+			out = AppendULEB(out, idx)
 			continue
 		case op == 0x00 || op == 0x01 || op == 0x05 || op == 0x0a || op == 0x0f || op == 0x1a || op == 0x1b ||
 			op == 0xd1 || (op >= 0x45 && op <= 0xc4):
 			// no immediates
 		case op == 0x08 || op == 0x0c || op == 0x0d || (op >= 0x20 && op <= 0x26): // throw, br, br_if, locals, globals, tables
 			r.uleb()
+			if op == 0x26 { // table.set
+				in.resettable = false
+			}
 		case op == 0x0e: // br_table
 			m := r.uleb()
 			in.maxSeen.MaxBrTable = max(in.maxSeen.MaxBrTable, m)
@@ -651,7 +770,12 @@ func (in *instrumenter) code(out []byte, r *reader, expr bool) ([]byte, error) {
 		case op == 0xd0:
 			r.sleb() // heap type
 		case op == 0xfc:
-			if sub := misc(r); !expr && r.err == nil {
+			sub := misc(r)
+			switch sub {
+			case 9, 12, 13, 14, 15, 17: // data.drop, table.init, elem.drop, table.copy, table.grow, table.fill
+				in.resettable = false
+			}
+			if !expr && r.err == nil {
 				if shift, ok := bulkShift(sub); ok {
 					out = in.charge(out, shift, prevConst, prevIsConst)
 				}

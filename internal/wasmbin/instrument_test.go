@@ -309,3 +309,64 @@ func TestInstrumentBulk(t *testing.T) {
 		t.Errorf("instrumented =\n% x\nwant\n% x", got, want)
 	}
 }
+
+// TestInstrumentMark checks what Options.Mark adds: the mark import, a call
+// of it before each direct call of a tracked import, an export of every
+// mutable global, and the resettable export only when nothing in the
+// module changes state a reset misses.
+func TestInstrumentMark(t *testing.T) {
+	const i32i32 = 1 // type index of (i32) -> (i32)
+	module := func(extra ...byte) []byte {
+		body := []byte{0x41, 0x00, 0x10, 0x00, 0x1a, 0x41, 0x00, 0x10, 0x01, 0x1a} // fd_close(0); fd_write(0)
+		return Module(
+			Section(SectionType, FuncType(nil, nil), FuncType([]byte{I32}, []byte{I32})),
+			Section(SectionImport, FuncImport("wasi", "fd_close", i32i32), FuncImport("wasi", "fd_write", i32i32)),
+			FuncSection(0),
+			Section(SectionTable, []byte{FuncRef, 0x00, 1}),
+			Section(SectionMemory, []byte{0x00, 1}),
+			Section(SectionGlobal, []byte{I32, 0x01, 0x41, 0x00, 0x0b}, []byte{I64, 0x00, 0x42, 0x00, 0x0b}, []byte{I64, 0x01, 0x42, 0x00, 0x0b}),
+			Section(SectionExport, Export("_start", KindFunc, 2), Export("memory", KindMemory, 0)),
+			Section(SectionCode, Body(append(body, extra...)...)),
+		)
+	}
+	opt := Options{Interval: 100, Module: testModule, Func: testFunc, Mark: "mark",
+		Tracked: func(module, name string) bool { return module == "wasi" && name == "fd_close" }}
+	// Imports 0, 1 are the module's, 2 the guard, 3 the mark; the fuel is
+	// global 3.
+	markThenClose := []byte{0x41, 0x00, 0x10, 0x03, 0x10, 0x00}
+	plainWrite := []byte{0x1a, 0x41, 0x00, 0x10, 0x01}
+	globals := [][]byte{Export(testModule+".global0", KindGlobal, 0), Export(testModule+".global1", KindGlobal, 2)}
+	resettable := Export(testModule+".resettable", KindGlobal, 3)
+	for _, c := range []struct {
+		name      string
+		extra     []byte
+		resetting bool
+	}{
+		{"plain", nil, true},
+		{"table.set", []byte{0x41, 0x00, 0xd0, 0x70, 0x26, 0x00}, false}, // table.set 0 (i32.const 0) (ref.null func)
+		{"ref.func of a tracked import", []byte{0xd2, 0x00, 0x1a}, false},
+		{"data.drop", []byte{0xfc, 0x09, 0x00}, false},
+	} {
+		got, err := Instrument(module(c.extra...), opt)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !bytes.Contains(got, markThenClose) {
+			t.Errorf("%s: no call of the mark before the tracked import:\n% x", c.name, got)
+		}
+		if !bytes.Contains(got, plainWrite) {
+			t.Errorf("%s: the untracked import's call changed:\n% x", c.name, got)
+		}
+		if !bytes.Contains(got, FuncImport(testModule, "mark", 2)) {
+			t.Errorf("%s: no mark import:\n% x", c.name, got)
+		}
+		for _, g := range globals {
+			if !bytes.Contains(got, g) {
+				t.Errorf("%s: mutable global not exported (% x):\n% x", c.name, g, got)
+			}
+		}
+		if bytes.Contains(got, resettable) != c.resetting {
+			t.Errorf("%s: resettable export present = %v, want %v:\n% x", c.name, !c.resetting, c.resetting, got)
+		}
+	}
+}

@@ -56,7 +56,7 @@ func (e *TableLimitError) Error() string {
 // binary it cannot read and one wrapping ErrUnsupported on a table or
 // section it does not know; it reads the import and table sections only.
 func LimitTables(bin []byte, lim TableLimits) ([]byte, error) {
-	in := &instrumenter{}
+	in := &instrumenter{exportAt: -1}
 	in.tables.lim = lim
 	return in.run(bin)
 }

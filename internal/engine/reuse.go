@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmworker/wasmworker/internal/linmem"
+	"github.com/wasmworker/wasmworker/internal/reset"
+)
+
+// This file holds the reuse of command-mode instances. A command runs in a
+// fresh instance per invocation; making one costs wazero tens of
+// microseconds (imports resolved by name, globals, data segments, a call
+// engine with its own stack), more than a small C guest's whole run. So
+// an instance whose run ended normally is reset to its state right after
+// instantiation (internal/reset: memory and mutable globals restored) and
+// kept for the next run, which then cannot tell it from a fresh one. An
+// instance is closed instead when its module cannot be reset (not
+// instrumented, tables changed by code, more than reset.MaxImage of
+// initial data), when its run touched state a reset misses (a tracked WASI
+// call, guard.go), exited through proc_exit (every Go guest), failed, was
+// stopped, hit a limit, or grew its memory.
+
+// maxResetMisses is how many runs of a module may end unable to be reused,
+// with none reused yet, before the module's new instances stop paying for
+// capturing their state: a Go guest always exits through proc_exit.
+const maxResetMisses = 16
+
+// cmdInstance is a command instance that may serve several runs. The
+// configuration it was made with points at its own stdin, stdout, stderr
+// and sleep, which each run sets up anew.
+type cmdInstance struct {
+	mod   api.Module
+	start api.Function
+	mem   *linmem.Memory
+	point *reset.Point      // nil: close after the run
+	env   map[string]string // the environment it was made with
+	run   reset.Run
+
+	stdin  bytes.Reader
+	stdout stdoutBuffer
+	stderr stderrLines
+	ctx    context.Context // of the run, for sleep
+}
+
+// sleep is the guest's WASI sleep (poll_oneoff on a clock): real time, but
+// it returns early when the run's context ends (see sleeper).
+func (c *cmdInstance) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	var done <-chan struct{}
+	if c.ctx != nil {
+		done = c.ctx.Done()
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	}
+}
+
+// close closes the instance's module (its memory goes back with it).
+func (c *cmdInstance) close() {
+	if c.mod != nil {
+		_ = c.mod.Close(context.Background())
+	}
+}
+
+// cmdIdle is a live module's list of reset command instances.
+type cmdIdle struct {
+	mu     sync.Mutex
+	list   []*cmdInstance
+	max    int
+	closed bool
+
+	reused atomic.Bool  // some instance of the module was reset and reused
+	misses atomic.Int32 // runs that could not be reused
+}
+
+// take returns an idle instance made with env, or nil.
+func (q *cmdIdle) take(env map[string]string) *cmdInstance {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := len(q.list) - 1; i >= 0; i-- {
+		if c := q.list[i]; maps.Equal(c.env, env) {
+			q.list = slices.Delete(q.list, i, i+1)
+			return c
+		}
+	}
+	return nil
+}
+
+// put keeps c for reuse; false when the list is full or closed.
+func (q *cmdIdle) put(c *cmdInstance) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.list) >= q.max {
+		return false
+	}
+	q.list = append(q.list, c)
+	return true
+}
+
+// close closes the idle instances; instances running are closed when
+// their run ends.
+func (q *cmdIdle) close() {
+	q.mu.Lock()
+	list := q.list
+	q.list, q.closed = nil, true
+	q.mu.Unlock()
+	for _, c := range list {
+		c.close()
+	}
+}
+
+// capturing reports whether new instances should capture their state.
+func (q *cmdIdle) capturing() bool {
+	return q.reused.Load() || q.misses.Load() < maxResetMisses
+}
+
+// Idle returns the number of reset command instances kept for reuse by
+// the module (0 while it is lazy).
+func (m *Module) Idle() int {
+	lv := m.live.Load()
+	if lv == nil || lv.cmds == nil {
+		return 0
+	}
+	lv.cmds.mu.Lock()
+	defer lv.cmds.mu.Unlock()
+	return len(lv.cmds.list)
+}

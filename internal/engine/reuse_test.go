@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestReusedCommandStartsFresh runs a command that counts its runs in a
+// global and in memory: every run must see a fresh instance's state,
+// whether it got a new instance or one reset after an earlier run, and an
+// instance is kept for reuse only after a run that a reset can undo.
+func TestReusedCommandStartsFresh(t *testing.T) {
+	ctx := context.Background()
+	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "counter"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	run := func(stdin string) (string, error) {
+		t.Helper()
+		out, err := m.RunCommand(ctx, CommandInput{Stdin: []byte(stdin)})
+		if err != nil {
+			return "", err
+		}
+		return string(out.Stdout), nil
+	}
+	for _, c := range []struct {
+		stdin    string
+		fails    bool
+		idleThen int // instances kept after the run
+	}{
+		{"", false, 1},
+		{"n", false, 1},
+		{"n", false, 1},
+		{"c", false, 0}, // fd_close: tracked
+		{"n", false, 1},
+		{"g", false, 0}, // grew its memory
+		{"n", false, 1},
+		{"x", false, 0}, // proc_exit(0) closes the instance
+		{"n", false, 1},
+		{"t", true, 0}, // a trap
+		{"n", false, 1},
+	} {
+		out, err := run(c.stdin)
+		if c.fails != (err != nil) {
+			t.Fatalf("stdin %q: err = %v, want failure %v", c.stdin, err, c.fails)
+		}
+		if !c.fails && out != "g=1 m=1\n" {
+			t.Errorf("stdin %q: stdout %q, want a fresh instance's \"g=1 m=1\\n\"", c.stdin, out)
+		}
+		if got := m.Idle(); got != c.idleThen {
+			t.Errorf("after stdin %q: %d idle instances, want %d", c.stdin, got, c.idleThen)
+		}
+	}
+}
+
+// TestCommandChangingTablesIsNotReused: a module whose code changes a table
+// cannot be reset, so each run gets a new instance.
+func TestCommandChangingTablesIsNotReused(t *testing.T) {
+	ctx := context.Background()
+	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "tableset"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	for range 3 {
+		if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Idle(); got != 0 {
+			t.Fatalf("%d idle instances of a module that changes its table, want 0", got)
+		}
+	}
+}
+
+// TestCGuestIsReused runs the C command example several times: its
+// instance is kept and reset between runs, and each run answers the same.
+func TestCGuestIsReused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join("..", "..", "examples-wasm", "command", "c", "Hello", "main.wasm")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	m, err := testEngine.Load(ctx, path, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	req := `{"Data":{"req":{"Url":"http://localhost/api/hello?name=Ada","Method":"GET","Query":{"name":"Ada"},"Headers":{},"Params":{},"Identities":[]}},"Metadata":{"sys":{"MethodName":"Hello","UtcNow":"2026-01-01T00:00:00.0000000Z","RandGuid":"x"}}}`
+	var first string
+	for i := range 4 {
+		out, err := m.RunCommand(ctx, CommandInput{Stdin: []byte(req)})
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if !json.Valid(out.Stdout) {
+			t.Fatalf("run %d: stdout is not JSON: %q", i, out.Stdout)
+		}
+		if i == 0 {
+			first = string(out.Stdout)
+		} else if string(out.Stdout) != first {
+			t.Fatalf("run %d answered %s, the first %s", i, out.Stdout, first)
+		}
+		if got := m.Idle(); got != 1 {
+			t.Fatalf("after run %d: %d idle instances, want 1 (the C guest's instance reset for reuse)", i, got)
+		}
+	}
+	t.Logf("answer: %s", first)
+}

@@ -1,0 +1,100 @@
+package linmem
+
+import (
+	"bytes"
+	"unsafe"
+)
+
+// imagePage is the unit in which an Image keeps a memory's contents.
+const imagePage = 4096
+
+var zeroPage [imagePage]byte
+
+// Image is a copy of a linear memory's contents at one moment, kept to
+// restore them (Memory.Restore): its size and the pages that were not
+// zero. A fresh instance of a C or Rust guest has a few KiB of data
+// segments in a memory of 128 KiB or more, so an image is small where a
+// copy of the memory would not be.
+type Image struct {
+	size  uint64   // bytes of the memory
+	pages []uint32 // the index, in imagePage units, of each page kept
+	data  []byte   // their contents, imagePage bytes each
+}
+
+// Bytes returns how many bytes of contents img keeps.
+func (img *Image) Bytes() int { return len(img.data) }
+
+// Capture returns an image of the memory's current contents, or nil when
+// the memory has no contents (before Allocate, after Free) or when more
+// than maxBytes of it are not zero. Only pages that may have been written
+// are read, so capturing a large memory mostly untouched costs little.
+// The guest must not run meanwhile.
+func (m *Memory) Capture(maxBytes int) *Image {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.contents()
+	if b == nil {
+		return nil
+	}
+	img := &Image{size: uint64(len(b))}
+	base := uintptrOf(b)
+	ok := true
+	touchedRuns(b, func(run []byte) {
+		first := int(uintptrOf(run) - base)
+		for off := 0; ok && off < len(run); off += imagePage {
+			p := run[off:min(off+imagePage, len(run))]
+			if bytes.Equal(p, zeroPage[:len(p)]) {
+				continue
+			}
+			if len(img.data)+imagePage > maxBytes {
+				ok = false
+				return
+			}
+			img.pages = append(img.pages, uint32((first+off)/imagePage))
+			img.data = append(img.data, p...)
+			img.data = append(img.data, zeroPage[len(p):]...)
+		}
+	})
+	if !ok {
+		return nil
+	}
+	return img
+}
+
+// Restore makes the memory's contents those img captured, and reports
+// whether it could: not when the memory has a size other than img's (a
+// memory that grew cannot shrink) or no contents. The guest must not run
+// meanwhile.
+func (m *Memory) Restore(img *Image) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.contents()
+	if b == nil || uint64(len(b)) != img.size {
+		return false
+	}
+	clearTouched(b)
+	for i, p := range img.pages {
+		off := int(p) * imagePage
+		copy(b[off:], img.data[i*imagePage:(i+1)*imagePage])
+	}
+	return true
+}
+
+// contents returns the memory's bytes, nil before Allocate or after Free.
+// m.mu is held.
+func (m *Memory) contents() []byte {
+	if !m.used || m.freed {
+		return nil
+	}
+	if m.r == nil {
+		return m.slice
+	}
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	if m.r.buf == nil {
+		return nil
+	}
+	return m.r.buf[:m.size]
+}
+
+func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }

@@ -1,0 +1,56 @@
+package linmem
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestCaptureRestore captures a memory holding data on a few pages, lets a
+// "run" scribble over it (data pages, zero pages, the last byte), restores
+// it and compares with the captured contents; a memory that grew is not
+// restored, and one with more data than allowed is not captured.
+func TestCaptureRestore(t *testing.T) {
+	for _, pages := range []uint64{2, 17} { // below and above the size where the pagemap is read
+		m := New()
+		m.Allocate(pages*wasmPage, 64*wasmPage)
+		b := m.Reallocate(pages * wasmPage)
+		if b == nil {
+			t.Fatal("Reallocate failed")
+		}
+		copy(b[1024:], "data segment")
+		copy(b[3*imagePage-4:], "straddles two pages")
+		want := bytes.Clone(b)
+
+		img := m.Capture(MaxKeep)
+		if img == nil {
+			t.Fatal("Capture returned nil")
+		}
+		if img.Bytes() != 3*imagePage {
+			t.Errorf("%d pages: image keeps %d bytes, want the 3 pages that are not zero", pages, img.Bytes())
+		}
+		copy(b[1024:], "overwritten!")
+		copy(b[5*imagePage:], "a page that was zero")
+		b[len(b)-1] = 1
+		if !m.Restore(img) {
+			t.Fatal("Restore failed")
+		}
+		if !bytes.Equal(b, want) {
+			t.Errorf("%d pages: contents after Restore differ from the captured ones", pages)
+		}
+
+		if m.Capture(2*imagePage) != nil {
+			t.Errorf("%d pages: Capture kept more than its bound", pages)
+		}
+		if m.Reallocate((pages+1)*wasmPage) == nil {
+			t.Fatal("grow failed")
+		}
+		if m.Restore(img) {
+			t.Errorf("%d pages: a memory that grew was restored", pages)
+		}
+		m.Release()
+		m.Free()
+		if m.Restore(img) || m.Capture(MaxKeep) != nil {
+			t.Errorf("%d pages: a freed memory was captured or restored", pages)
+		}
+	}
+}
