@@ -2,7 +2,10 @@ package abi
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/wasmworker/wasmworker/internal/invocation"
 )
@@ -15,7 +18,10 @@ import (
 // instance afterwards (PoolConfig.Isolate); both use a compiler runtime with
 // WithCloseOnContextDone, as the worker needs for deadlines.
 // "reuse-unguarded" is "reuse" without WithCloseOnContextDone, to show what
-// that guard costs.
+// that guard costs. "reuse-instrumented" and "isolate-instrumented" run
+// the module as the engine does by default: instrumented for the deadline
+// guard and for resets, without WithCloseOnContextDone; with Isolate,
+// instances are reset and reused when the module allows it.
 //
 //	go test ./abi/ -run '^$' -bench BenchmarkHTTP -benchtime 2s -benchmem
 func BenchmarkHTTP(b *testing.B) {
@@ -32,14 +38,22 @@ func BenchmarkHTTP(b *testing.B) {
 				name    string
 				guard   bool
 				isolate bool
-			}{{"reuse", true, false}, {"fresh", true, true}, {"reuse-unguarded", false, false}} {
+			}{{"reuse", true, false}, {"fresh", true, true}, {"reuse-unguarded", false, false},
+				{"reuse-instrumented", false, false}, {"isolate-instrumented", false, true}} {
 				b.Run(mode.name, func(b *testing.B) {
 					rt := unguarded
 					if mode.guard {
 						rt = guarded
 					}
-					cm, _ := compile(b, rt, wasm)
-					p := NewPool(rt, cm, PoolConfig{MaxInstances: 1, Isolate: mode.isolate})
+					var cm wazero.CompiledModule
+					prefix := ""
+					if strings.HasSuffix(mode.name, "-instrumented") {
+						rt, cm = instrumented(b, wasm)
+						prefix = testGuard
+					} else {
+						cm, _ = compile(b, rt, wasm)
+					}
+					p := NewPool(rt, cm, PoolConfig{MaxInstances: 1, Isolate: mode.isolate, ResetPrefix: prefix})
 					defer p.Close(context.Background())
 					ctx := context.Background()
 					b.ReportAllocs()

@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/linmem"
+	"github.com/wasmworker/wasmworker/internal/reset"
 )
 
 // DefaultMaxInstances is PoolConfig.MaxInstances when zero.
@@ -31,9 +32,17 @@ type PoolConfig struct {
 	// sets it to the worker's running limit. Zero or more than MaxInstances
 	// means MaxInstances.
 	MaxIdle int
-	// Isolate gives every invocation a fresh instance, closed afterwards,
-	// instead of reusing warm instances.
+	// Isolate gives every invocation an instance in the state it had
+	// right after instantiation (and _initialize): a fresh instance,
+	// closed afterwards, or one reset after an earlier invocation (see
+	// ResetPrefix), instead of reusing warm instances as they are.
 	Isolate bool
+	// ResetPrefix, with Isolate, is the Options.Module the module was
+	// instrumented with by wasmbin.Instrument with Options.Mark: an
+	// instance whose invocation ended normally, or with a *FunctionError,
+	// is then reset (internal/reset) and kept instead of closed, when its
+	// module allows it. Empty means close every instance.
+	ResetPrefix string
 	// ModuleConfig is the base configuration of each instance; nil means
 	// ModuleConfig(). The pool sets stdout and stderr itself.
 	ModuleConfig wazero.ModuleConfig
@@ -67,6 +76,7 @@ type Pool struct {
 	cm      wazero.CompiledModule
 	base    wazero.ModuleConfig
 	isolate bool
+	prefix  string // PoolConfig.ResetPrefix
 
 	slots chan struct{}  // one token per live instance allowed
 	idle  chan *instance // warm instances, at most cap(idle) (PoolConfig.MaxIdle)
@@ -92,7 +102,7 @@ func NewPool(rt wazero.Runtime, cm wazero.CompiledModule, cfg PoolConfig) *Pool 
 		base = ModuleConfig()
 	}
 	return &Pool{
-		rt: rt, cm: cm, base: base, isolate: cfg.Isolate,
+		rt: rt, cm: cm, base: base, isolate: cfg.Isolate, prefix: cfg.ResetPrefix,
 		slots: make(chan struct{}, n),
 		idle:  make(chan *instance, idle),
 	}
@@ -119,12 +129,10 @@ func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error 
 	}
 	defer func() { <-p.slots }()
 
-	var in *instance
-	if !p.isolate {
-		select {
-		case in = <-p.idle:
-		default:
-		}
+	var in *instance // with Isolate, idle instances are reset ones
+	select {
+	case in = <-p.idle:
+	default:
 	}
 	if in == nil {
 		var err error
@@ -137,7 +145,11 @@ func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error 
 	err := in.call(ctx, entry, inv)
 	// An instance whose invocation ended while it ran may have been cut
 	// short (a sleep that returned early): do not reuse it.
-	if p.isolate || !Reusable(err) || ctx.Err() != nil || !p.put(in) {
+	reuse := Reusable(err) && ctx.Err() == nil
+	if p.isolate {
+		reuse = reuse && in.point != nil && !in.run.Touched() && !in.mod.IsClosed() && in.point.Restore()
+	}
+	if !reuse || !p.put(in) {
 		in.close(context.WithoutCancel(ctx))
 	}
 	return err
@@ -199,6 +211,9 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate (including _initialize): %w", err)
 	}
 	in.mod = mod
+	if p.isolate && p.prefix != "" {
+		in.point = reset.Capture(mod, in.mem, p.prefix)
+	}
 	return in, nil
 }
 
@@ -211,6 +226,8 @@ type instance struct {
 	decl           *Declarations           // the declarations being collected (Pool.Declare), for stdout/stderr lines
 	ctx            context.Context         // the context of the call (or instantiation) running, for sleep
 	stdout, stderr lineLog
+	point          *reset.Point // its state after instantiation, with Isolate; nil when it cannot be reset
+	run            reset.Run    // whether the running call changed state a reset misses
 }
 
 // sleep is the guest's WASI sleep (poll_oneoff on a clock): real time, but
@@ -243,6 +260,10 @@ func (in *instance) call(ctx context.Context, entry string, inv *Invocation) err
 			}
 			in.fns[entry] = fn
 		}
+	}
+	if in.point != nil {
+		in.run.Clear()
+		ctx = reset.WithRun(ctx, &in.run)
 	}
 	in.cur, in.ctx = inv, ctx
 	in.mem.Hold() // a Runtime.Close meanwhile must not unmap the memory under the guest

@@ -164,12 +164,16 @@ func (m *Module) newLive(ctx context.Context, sh *sharedRT) (*liveModule, error)
 		for _, k := range slices.Sorted(maps.Keys(m.grants.Env)) {
 			cfg = cfg.WithEnv(k, m.grants.Env[k])
 		}
-		lv.pool = abi.NewPool(sh.rt, sh.cm, abi.PoolConfig{
+		pc := abi.PoolConfig{
 			MaxInstances: m.lim.MaxInstances,
 			MaxIdle:      m.engine.maxIdle,
 			Isolate:      m.lim.Isolate,
 			ModuleConfig: cfg,
-		})
+		}
+		if m.guard == guardFuel {
+			pc.ResetPrefix = guardModule
+		}
+		lv.pool = abi.NewPool(sh.rt, sh.cm, pc)
 	case m.outbound: // a command importing the outbound functions
 		if err = m.engine.provideABI(ctx, sh); err != nil {
 			err = fmt.Errorf("provide the wasmworker host module: %w", err)
