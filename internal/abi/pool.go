@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -76,7 +77,8 @@ type Pool struct {
 	cm      wazero.CompiledModule
 	base    wazero.ModuleConfig
 	isolate bool
-	prefix  string // PoolConfig.ResetPrefix
+	prefix  string      // PoolConfig.ResetPrefix
+	noReset atomic.Bool // an instance could not be captured: the module cannot be reset
 
 	slots chan struct{}  // one token per live instance allowed
 	idle  chan *instance // warm instances, at most cap(idle) (PoolConfig.MaxIdle)
@@ -211,8 +213,10 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate (including _initialize): %w", err)
 	}
 	in.mod = mod
-	if p.isolate && p.prefix != "" {
-		in.point = reset.Capture(mod, in.mem, p.prefix)
+	if p.isolate && p.prefix != "" && !p.noReset.Load() {
+		if in.point = reset.Capture(mod, in.mem, p.prefix); in.point == nil {
+			p.noReset.Store(true) // the same for every instance of the module
+		}
 	}
 	return in, nil
 }
