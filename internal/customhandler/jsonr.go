@@ -23,7 +23,7 @@ type member struct {
 // members returns the members of the valid object obj in text order,
 // duplicates included.
 func members(obj []byte) []member {
-	var ms []member
+	ms := make([]member, 0, 4)
 	i := skipSpace(obj, 1)
 	for obj[i] != '}' {
 		end := valueEnd(obj, i)
@@ -42,7 +42,7 @@ func members(obj []byte) []member {
 
 // elements returns the spans of the elements of the valid array arr.
 func elements(arr []byte) [][]byte {
-	var es [][]byte
+	es := make([][]byte, 0, 4)
 	i := skipSpace(arr, 1)
 	for arr[i] != ']' {
 		end := valueEnd(arr, i)

@@ -103,6 +103,14 @@ func fitMessage(msg *rpc.StreamingMessage, limit int) *rpc.StreamingMessage {
 	return &rpc.StreamingMessage{RequestId: msg.GetRequestId(), Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: failed}}
 }
 
+// deadlineError is the cause of an invocation's context when it ran past
+// the worker's deadline; formatted only when read.
+type deadlineError time.Duration
+
+func (d deadlineError) Error() string {
+	return fmt.Sprintf("the invocation ran past its deadline of %v (the app's functionTimeout, less a margin so that the host's own timeout, which restarts the worker, does not fire first)", time.Duration(d))
+}
+
 // invoke runs one invocation and builds its response. It never panics.
 func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *rpc.InvocationResponse) {
 	defer func() {
@@ -125,8 +133,7 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 
 	if d := w.deadline(); d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d,
-			fmt.Errorf("the invocation ran past its deadline of %v (the app's functionTimeout, less a margin so that the host's own timeout, which restarts the worker, does not fire first)", d))
+		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineError(d))
 		defer cancel()
 	}
 
