@@ -42,7 +42,8 @@ type PoolConfig struct {
 	// instrumented with by wasmbin.Instrument with Options.Mark: an
 	// instance whose invocation ended normally, or with a *FunctionError,
 	// is then reset (internal/reset) and kept instead of closed, when its
-	// module allows it. Empty means close every instance.
+	// module allows it and its _initialize drew no randomness (a reset
+	// would replay it). Empty means close every instance.
 	ResetPrefix string
 	// ModuleConfig is the base configuration of each instance; nil means
 	// ModuleConfig(). The pool sets stdout and stderr itself.
@@ -136,6 +137,14 @@ func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error 
 	case in = <-p.idle:
 	default:
 	}
+	// An idle instance whose runtime was closed meanwhile has lost its
+	// memory, or will as soon as it is no longer held.
+	if in != nil && !in.mem.TryHold() {
+		in = nil
+	} else if in != nil && in.mod.IsClosed() {
+		in.mem.Release()
+		in = nil
+	}
 	if in == nil {
 		var err error
 		if in, err = p.instantiate(ctx); err != nil {
@@ -143,8 +152,10 @@ func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error 
 			inv.finish(0, err)
 			return err
 		}
+		in.mem.Hold()
 	}
 	err := in.call(ctx, entry, inv)
+	in.mem.Release()
 	// An instance whose invocation ended while it ran may have been cut
 	// short (a sleep that returned early): do not reuse it.
 	reuse := Reusable(err) && ctx.Err() == nil
@@ -205,6 +216,11 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 	in := &instance{mem: linmem.New()}
 	in.stdout.in, in.stderr.in = in, in
 	cfg := p.base.WithStdout(&in.stdout).WithStderr(&in.stderr).WithNanosleep(in.sleep)
+	capture := p.isolate && p.prefix != "" && !p.noReset.Load()
+	var rnd reset.RandSource
+	if capture {
+		cfg = cfg.WithRandSource(&rnd)
+	}
 	in.ctx = ctx // _initialize may sleep too
 	mod, err := p.rt.InstantiateModule(in.mem.Context(ctx), p.cm, cfg)
 	in.ctx = nil
@@ -213,8 +229,10 @@ func (p *Pool) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate (including _initialize): %w", err)
 	}
 	in.mod = mod
-	if p.isolate && p.prefix != "" && !p.noReset.Load() {
-		if in.point = reset.Capture(mod, in.mem, p.prefix); in.point == nil {
+	if capture {
+		if rnd.Drew() { // _initialize drew randomness: a reset would replay it
+			p.noReset.Store(true)
+		} else if in.point = reset.Capture(mod, in.mem, p.prefix); in.point == nil && !mod.IsClosed() {
 			p.noReset.Store(true) // the same for every instance of the module
 		}
 	}
@@ -270,9 +288,7 @@ func (in *instance) call(ctx context.Context, entry string, inv *Invocation) err
 		ctx = reset.WithRun(ctx, &in.run)
 	}
 	in.cur, in.ctx = inv, ctx
-	in.mem.Hold() // a Runtime.Close meanwhile must not unmap the memory under the guest
-	err := callFunction(ctx, fn, entry, inv)
-	in.mem.Release()
+	err := callFunction(ctx, fn, entry, inv) // the caller holds in.mem: a Runtime.Close meanwhile must not unmap the memory under the guest
 	in.stdout.flush()
 	in.stderr.flush()
 	in.cur, in.ctx = nil, nil

@@ -15,8 +15,9 @@ import (
 // engine does (wasmbin.Options.Mark), on an isolating pool that resets
 // instances: each invocation of "counter" must see a fresh instance's
 // state (1), whether its instance is new or reset after an earlier one.
-// Every guest's instance is reset and kept (the Go guest's runtime leaves
-// about 2 MB of initial data, within reset.MaxImage).
+// The C, Rust and AssemblyScript guests' instances are reset and kept; the
+// Go guest's are not, because its runtime seeds its random state in
+// _initialize, which a reset would replay for every invocation.
 func TestIsolateResets(t *testing.T) {
 	for _, g := range sdkGuests {
 		t.Run(g.lang, func(t *testing.T) {
@@ -38,8 +39,12 @@ func TestIsolateResets(t *testing.T) {
 					}
 				}
 			}
-			if p.Idle() != 1 {
-				t.Errorf("%d instances kept after the invocations, want 1 (reset)", p.Idle())
+			want := 1
+			if g.lang == "go" {
+				want = 0 // its runtime draws randomness in _initialize: a reset would replay it
+			}
+			if p.Idle() != want {
+				t.Errorf("%d instances kept after the invocations, want %d", p.Idle(), want)
 			}
 		})
 	}

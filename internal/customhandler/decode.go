@@ -374,14 +374,16 @@ func scalarText(v []byte) (string, error) {
 // lastOfEach returns ms without members whose key comes again later (the
 // last wins, as in a map), sorted by key.
 func lastOfEach(ms []member) []member {
-	out := make([]member, 0, len(ms))
-	for i, m := range ms {
-		if !slices.ContainsFunc(ms[i+1:], func(n member) bool { return n.key == m.key }) {
-			out = append(out, m)
+	out := slices.Clone(ms)
+	slices.SortStableFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	keep := out[:0]
+	for i, m := range out {
+		if i+1 < len(out) && out[i+1].key == m.key {
+			continue // a later one of the same key follows (the sort is stable)
 		}
+		keep = append(keep, m)
 	}
-	slices.SortFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	return out
+	return keep
 }
 
 // kind classifies a JSON value by its first byte: '{', '[', '"', 't', 'f',

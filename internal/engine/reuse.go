@@ -43,6 +43,7 @@ type cmdInstance struct {
 	point *reset.Point      // nil: close after the run
 	env   map[string]string // the environment it was made with
 	run   reset.Run
+	rand  reset.RandSource // read during instantiation: do not capture
 
 	stdin  bytes.Reader
 	stdout stdoutBuffer
@@ -51,7 +52,8 @@ type cmdInstance struct {
 }
 
 // sleep is the guest's WASI sleep (poll_oneoff on a clock): real time, but
-// it returns early when the run's context ends (see sleeper).
+// it returns early when the run's context ends, so that a guest blocked in
+// a long sleep is stopped as promptly as one spinning in a loop.
 func (c *cmdInstance) sleep(ns int64) {
 	if ns <= 0 {
 		return

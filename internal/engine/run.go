@@ -225,15 +225,19 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	// small, zeroes it for the next instance; internal/linmem).
 	var c *cmdInstance
 	if in.Args == nil && lv.cmds != nil {
-		if c = lv.cmds.take(in.Env); c != nil && c.mod.IsClosed() { // its runtime was closed meanwhile
-			c = nil
-		}
+		c = lv.cmds.take(in.Env)
+	}
+	// A kept instance whose runtime was closed meanwhile has lost its
+	// memory, or will as soon as it is no longer held.
+	if c != nil && !c.mem.TryHold() {
+		c = nil
+	} else if c != nil && c.mod.IsClosed() {
+		c.mem.Release()
+		c = nil
 	}
 	fresh := c == nil
 	if fresh {
 		c = &cmdInstance{env: in.Env, mem: linmem.New()} // held once, for the instantiation
-	} else {
-		c.mem.Hold()
 	}
 	c.stdin.Reset(in.Stdin)
 	c.stdout = stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
@@ -257,7 +261,8 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 			WithStdin(&c.stdin).
 			WithStdout(&c.stdout).
 			WithStderr(&c.stderr).
-			WithNanosleep(c.sleep)
+			WithNanosleep(c.sleep).
+			WithRandSource(&c.rand)
 		if in.Args != nil {
 			cfg = cfg.WithArgs(in.Args...)
 		}
@@ -285,8 +290,8 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 		if c.start = mod.ExportedFunction("_start"); c.start == nil { // checked at Load; kept so that nothing panics
 			return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "no _start export"}
 		}
-		if lv.cmds != nil && in.Args == nil && lv.cmds.capturing() {
-			if c.point = reset.Capture(mod, c.mem, guardModule); c.point == nil {
+		if lv.cmds != nil && in.Args == nil && lv.cmds.capturing() && !c.rand.Drew() { // a wasm start function may draw randomness
+			if c.point = reset.Capture(mod, c.mem, guardModule); c.point == nil && !mod.IsClosed() {
 				lv.cmds.misses.Store(maxResetMisses) // the module cannot be reset at all
 			}
 		}

@@ -54,3 +54,47 @@ func TestCaptureRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestFreedMemoryIsGivenBackOnce: a memory freed goes to the free list
+// once, however holds and releases come around the Free (an instance
+// taken just as its runtime closed), and cannot be held again with
+// TryHold: otherwise two later instances would share one mapping.
+func TestFreedMemoryIsGivenBackOnce(t *testing.T) {
+	const max = 3*wasmPage + 4096 // a maximum no other test uses
+	newMem := func() *Memory {
+		m := New()
+		m.Allocate(wasmPage, max)
+		if m.Reallocate(wasmPage) == nil {
+			t.Fatal("Reallocate failed")
+		}
+		m.Release() // the instantiation's hold
+		return m
+	}
+	if !newMem().Mapped() {
+		t.Skip("no mappings on this system")
+	}
+	held := newMem()
+	if !held.TryHold() {
+		t.Fatal("TryHold failed on a live memory")
+	}
+	held.Free() // its runtime closed while held: deferred
+	if held.TryHold() {
+		t.Fatal("TryHold succeeded on a freed memory")
+	}
+	held.Release() // gives it back
+
+	late := newMem()
+	late.Free() // given back at once
+	late.Hold() // then held and released, as by a caller that did not check
+	late.Release()
+
+	seen := map[*region]bool{}
+	for range 4 {
+		m := New()
+		m.Allocate(wasmPage, max)
+		if m.r != nil && seen[m.r] {
+			t.Fatal("two memories got the same mapping: a freed one was given back twice")
+		}
+		seen[m.r] = true
+	}
+}

@@ -148,9 +148,16 @@ func (m *Memory) Free() {
 	m.freed = true
 	m.slice = nil
 	if m.r != nil && m.holds == 0 {
-		m.cleanup.Stop()
-		putSpare(m.r)
+		m.giveBack()
 	}
+}
+
+// giveBack puts the mapping in the free list (or unmaps it), once: the
+// Memory no longer has it. m.mu is held.
+func (m *Memory) giveBack() {
+	m.cleanup.Stop()
+	putSpare(m.r)
+	m.r = nil
 }
 
 // Hold marks guest code of the instance as running: until the matching
@@ -159,6 +166,19 @@ func (m *Memory) Hold() {
 	m.mu.Lock()
 	m.holds++
 	m.mu.Unlock()
+}
+
+// TryHold is Hold for an instance that may have been closed meanwhile (a
+// kept instance whose runtime was closed): it takes no hold and reports
+// false once wazero freed the memory.
+func (m *Memory) TryHold() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.freed {
+		return false
+	}
+	m.holds++
+	return true
 }
 
 // Release ends a Hold (or New's own); the last one gives back a memory
@@ -171,8 +191,7 @@ func (m *Memory) Release() {
 	}
 	m.holds--
 	if m.holds == 0 && m.freed && m.r != nil {
-		m.cleanup.Stop()
-		putSpare(m.r)
+		m.giveBack()
 	}
 }
 

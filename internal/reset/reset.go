@@ -12,6 +12,11 @@
 // file, say); the engine's implementation of that import calls Touch, and
 // a run whose Run was touched must not be followed by a Restore.
 //
+// What instantiation computed is the same after every Restore, so an
+// instance whose instantiation drew randomness must not be captured (a
+// fresh instance would have drawn other values): Go's runtime seeds its
+// map hashing and math/rand in _initialize. RandSource tells.
+//
 // A Point holds what Restore needs: the values of the mutable globals and
 // an image of the linear memory (internal/linmem), taken right after
 // instantiation. Restore puts both back; it refuses when the memory grew
@@ -21,6 +26,7 @@ package reset
 
 import (
 	"context"
+	crand "crypto/rand"
 	"strconv"
 
 	"github.com/tetratelabs/wazero/api"
@@ -31,10 +37,9 @@ import (
 
 // MaxImage bounds the bytes of memory contents a Point keeps: an instance
 // whose memory holds more non-zero bytes after instantiation is not kept
-// for reuse. A C or Rust guest keeps a few KiB; a Go ABI guest about 2 MB
-// after its runtime started in _initialize (restoring it costs about
-// 0.1 ms where a new instance costs 3-4 ms).
-const MaxImage = 4 << 20
+// for reuse (C, Rust and AssemblyScript guests keep a few KiB), so that the
+// instances a module keeps cost little besides their memory.
+const MaxImage = 1 << 20
 
 // Point is the state of one instance just after instantiation.
 type Point struct {
@@ -50,7 +55,7 @@ type Point struct {
 // prepared, is not resettable, has no memory of its own, or holds more than
 // MaxImage bytes of data. The guest must not run meanwhile.
 func Capture(mod api.Module, mem *linmem.Memory, prefix string) *Point {
-	if mod.ExportedGlobal(prefix+"."+wasmbin.ResettableExport) == nil || mod.Memory() == nil {
+	if mod.ExportedGlobal(prefix+"."+wasmbin.ResettableExport) == nil {
 		return nil
 	}
 	p := &Point{mem: mem}
@@ -88,6 +93,20 @@ func (p *Point) Restore() bool {
 
 // Bytes returns the memory a Point keeps beyond the instance itself.
 func (p *Point) Bytes() int { return p.img.Bytes() + 16*len(p.globals) }
+
+// RandSource is an instance's WASI randomness (crypto/rand) that records
+// whether it was read: give it to the instance's configuration
+// (WithRandSource) and check Drew after instantiation.
+type RandSource struct{ drew bool }
+
+// Read implements io.Reader with crypto/rand.
+func (r *RandSource) Read(p []byte) (int, error) {
+	r.drew = true
+	return crand.Read(p)
+}
+
+// Drew reports whether the instance read randomness so far.
+func (r *RandSource) Drew() bool { return r.drew }
 
 // Run tells whether one run of an instance changed state that Restore
 // does not restore. The zero Run is untouched.
