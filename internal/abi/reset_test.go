@@ -53,12 +53,12 @@ func TestIsolateResets(t *testing.T) {
 // testGuard names the guard module of instrumented test guests.
 const testGuard = "test_guard"
 
-// instrumented instruments wasm as the engine does (deadline guard and
+// instrumented instruments wasm as the engine does (deadline guard, merged data and
 // resets, fd_close tracked) and compiles it in a runtime without
 // WithCloseOnContextDone that provides the guard's functions.
 func instrumented(t testing.TB, wasm []byte) (wazero.Runtime, wazero.CompiledModule) {
 	t.Helper()
-	wasm, err := wasmbin.Instrument(wasm, wasmbin.Options{Interval: 1 << 14, Module: testGuard, Func: "yield", Mark: "mark",
+	wasm, err := wasmbin.Instrument(wasm, wasmbin.Options{Interval: 1 << 14, Module: testGuard, Func: "yield", Mark: "mark", MergeData: true,
 		Tracked: func(module, name string) bool { return module == "wasi_snapshot_preview1" && name == "fd_close" }})
 	if err != nil {
 		t.Fatal(err)

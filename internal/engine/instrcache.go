@@ -22,7 +22,8 @@ import (
 //	3: codeLimits checked
 //	4: codeLimits.MaxBrTable 16,384
 //	5: prepared for resets (mark import, exported mutable globals)
-const instrumentVersion = 5
+//	6: data segments merged
+const instrumentVersion = 6
 
 // instrKey names one instrumented module: the SHA-256 of the original and
 // the table limits it was rewritten for.
@@ -43,7 +44,7 @@ func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimi
 	if code == nil {
 		var err error
 		code, err = wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Tables: tables, Code: codeLimits,
-			Mark: markFunc, Tracked: trackedImport})
+			Mark: markFunc, Tracked: trackedImport, MergeData: true})
 		if err != nil {
 			return nil, err
 		}

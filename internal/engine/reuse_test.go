@@ -1,11 +1,16 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
 // TestReusedCommandStartsFresh runs a command that counts its runs in a
@@ -109,4 +114,42 @@ func TestCGuestIsReused(t *testing.T) {
 		}
 	}
 	t.Logf("answer: %s", first)
+}
+
+// TestInstrumentedMemoryIsTheSame instantiates a Go guest (tens of
+// thousands of data segments, merged by the instrumentation) and the C
+// example, each as it is and as the engine instruments it, without running
+// them: the initial memory must be the same byte for byte.
+func TestInstrumentedMemoryIsTheSame(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	if err := instantiateGuard(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{guestPath(t, "echo"), filepath.Join("..", "..", "examples-wasm", "command", "c", "Hello", "main.wasm")} {
+		bin, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := wasmbin.Instrument(bin, wasmbin.Options{Interval: guardInterval, Module: guardModule, Func: guardFunc, Code: codeLimits,
+			Mark: markFunc, Tracked: trackedImport, MergeData: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mems [][]byte
+		for _, b := range [][]byte{bin, code} {
+			mod, err := rt.InstantiateWithConfig(ctx, b, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem, _ := mod.Memory().Read(0, mod.Memory().Size())
+			mems = append(mems, bytes.Clone(mem))
+			mod.Close(ctx)
+		}
+		if !bytes.Equal(mems[0], mems[1]) {
+			t.Errorf("%s: the instrumented module's initial memory differs (%d and %d bytes)", path, len(mems[0]), len(mems[1]))
+		}
+	}
 }

@@ -1,8 +1,10 @@
 package wasmbin
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -32,6 +34,10 @@ type Options struct {
 	// Tracked reports the imported functions whose calls change state
 	// that resetting memory and globals does not restore (with Mark).
 	Tracked func(module, name string) bool
+	// MergeData joins the module's data segments where that changes no
+	// byte of the initial memory (see mergeData): every instantiation
+	// applies them one by one, and a Go module has tens of thousands.
+	MergeData bool
 }
 
 // Names of the exports Instrument adds with Options.Mark, after
@@ -301,6 +307,8 @@ type instrumenter struct {
 	clash      bool     // an export is already named after Options.Module
 	exportAt   int      // where the export section goes in the output, or -1
 	exports    []byte   // the rewritten export section, without the added exports
+
+	dataCount bool // the module has a data count section: segments are referred to by index
 }
 
 // ref notes a reference to function idx other than a direct call (an
@@ -524,7 +532,15 @@ func (in *instrumenter) section(id byte, p []byte) ([]byte, bool, error) {
 		return in.elements(r)
 	case SectionCode:
 		return in.codeSection(r)
-	case SectionMemory, SectionData, SectionDataCount, SectionTag:
+	case SectionDataCount:
+		in.dataCount = true
+		return p, true, nil
+	case SectionData:
+		if in.opt.MergeData && !in.dataCount {
+			return mergeData(p), true, nil
+		}
+		return p, true, nil
+	case SectionMemory, SectionTag:
 		return p, true, nil
 	}
 	return nil, false, fmt.Errorf("%w: section %d", ErrUnsupported, id)
@@ -931,4 +947,89 @@ func (in *instrumenter) names(r *reader) ([]byte, error) {
 		out = AppendSection(out, id, body)
 	}
 	return out, r.err
+}
+
+// dataGap is the largest run of zero bytes mergeData writes to join two
+// data segments.
+const dataGap = 1024
+
+// mergeData returns the data section p with runs of consecutive active
+// segments of memory 0 joined into one where each starts at most dataGap
+// bytes after the end of the one before, the gap written as zeros. A gap
+// is only filled when no segment of the module writes any byte of it, so
+// the initial memory is the same byte for byte (it is zero there before
+// instantiation), and segments stay in their order. It merges nothing
+// unless every segment is active on memory 0 at an i32.const offset, and
+// returns p unchanged when it cannot read it. A segment out of bounds
+// still fails the instantiation: the merged segment ends where its last
+// part did.
+func mergeData(p []byte) []byte {
+	type segment struct {
+		off, end uint64
+		data     []byte
+	}
+	r := &reader{b: p}
+	n := r.uleb()
+	if r.err != nil || n > uint64(len(p)) {
+		return p
+	}
+	segs := make([]segment, 0, n)
+	for i := uint64(0); i < n; i++ {
+		if r.uleb() != 0 || r.byte() != 0x41 { // active, memory 0, i32.const
+			return p
+		}
+		off := r.sleb()
+		if r.byte() != 0x0b || off < 0 {
+			return p
+		}
+		size := r.uleb()
+		if r.err != nil || size > uint64(len(r.b)-r.off) {
+			return p
+		}
+		segs = append(segs, segment{off: uint64(off), end: uint64(off) + size, data: r.b[r.off : r.off+int(size)]})
+		r.skip(int(size))
+	}
+	if r.err != nil || r.off != len(r.b) {
+		return p
+	}
+	// written reports whether any segment writes a byte of [a, b): the
+	// segments sorted by offset, with the largest end up to each.
+	byOff := slices.Clone(segs)
+	slices.SortFunc(byOff, func(x, y segment) int { return cmp.Compare(x.off, y.off) })
+	maxEnd := make([]uint64, len(byOff))
+	for i, sg := range byOff {
+		maxEnd[i] = sg.end
+		if i > 0 {
+			maxEnd[i] = max(maxEnd[i], maxEnd[i-1])
+		}
+	}
+	written := func(a, b uint64) bool {
+		k, _ := slices.BinarySearchFunc(byOff, b, func(x segment, t uint64) int { return cmp.Compare(x.off, t) })
+		return k > 0 && maxEnd[k-1] > a // some segment starting before b ends after a
+	}
+	var merged []segment
+	for _, sg := range segs {
+		if k := len(merged) - 1; k >= 0 {
+			last := &merged[k]
+			if sg.off >= last.end && sg.off-last.end <= dataGap && (sg.off == last.end || !written(last.end, sg.off)) {
+				last.data = append(last.data, make([]byte, sg.off-last.end)...)
+				last.data = append(last.data, sg.data...)
+				last.end = sg.end
+				continue
+			}
+		}
+		merged = append(merged, segment{off: sg.off, end: sg.end, data: append([]byte(nil), sg.data...)})
+	}
+	if len(merged) == len(segs) {
+		return p
+	}
+	out := AppendULEB(make([]byte, 0, len(p)), uint64(len(merged)))
+	for _, sg := range merged {
+		out = append(out, 0x00, 0x41)
+		out = AppendSLEB(out, int64(int32(uint32(sg.off))))
+		out = append(out, 0x0b)
+		out = AppendULEB(out, uint64(len(sg.data)))
+		out = append(out, sg.data...)
+	}
+	return out
 }

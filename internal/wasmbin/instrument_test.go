@@ -370,3 +370,48 @@ func TestInstrumentMark(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeData checks which data sections Options.MergeData joins: runs
+// of ascending active segments with gaps of at most dataGap bytes become
+// one segment with the gaps zeroed; anything else is left as it is.
+func TestMergeData(t *testing.T) {
+	seg := func(off int64, data string) []byte {
+		b := []byte{0x00, 0x41}
+		b = AppendSLEB(b, off)
+		b = append(b, 0x0b)
+		b = AppendULEB(b, uint64(len(data)))
+		return append(b, data...)
+	}
+	mod := func(data []byte, extra ...[]byte) []byte {
+		secs := [][]byte{Section(SectionMemory, []byte{0x00, 1})}
+		secs = append(secs, extra...)
+		return Module(append(secs, AppendSection(nil, SectionData, data))...)
+	}
+	opt := Options{Interval: 100, Module: testModule, Func: testFunc, MergeData: true}
+	for _, c := range []struct {
+		name     string
+		in, want []byte
+	}{
+		{"joined", append([]byte{3}, append(append(seg(0, "ab"), seg(4, "cd")...), seg(5000, "ef")...)...),
+			append([]byte{2}, append(seg(0, "ab\x00\x00cd"), seg(5000, "ef")...)...)},
+		{"descending", append([]byte{2}, append(seg(8, "ab"), seg(0, "cd")...)...), nil},
+		// The gap between the last two holds the first segment's bytes: not filled.
+		{"gap written by another", append([]byte{3}, append(append(seg(4, "xy"), seg(0, "ab")...), seg(8, "cd")...)...), nil},
+		{"after a descent", append([]byte{4}, append(append(append(seg(100, "xy"), seg(0, "ab")...), seg(4, "cd")...), seg(7, "e")...)...),
+			append([]byte{2}, append(seg(100, "xy"), seg(0, "ab\x00\x00cd\x00e")...)...)},
+		{"passive", append([]byte{2}, append(seg(0, "ab"), 0x01, 2, 'c', 'd')...), nil},
+		{"far apart", append([]byte{2}, append(seg(0, "ab"), seg(4096, "cd")...)...), nil},
+	} {
+		got, err := Instrument(mod(c.in), opt)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want := c.want
+		if want == nil {
+			want = c.in
+		}
+		if !bytes.HasSuffix(got, AppendSection(nil, SectionData, want)) {
+			t.Errorf("%s: data section of\n% x\nwant\n% x", c.name, got, want)
+		}
+	}
+}
