@@ -163,17 +163,19 @@ func hostileCases(t *testing.T) []hostileCase {
 		// Work that is neither a loop nor a call: unguarded, 2000 fills or
 		// 1000 copies of 64 MiB take seconds.
 		{name: "straight-line memory.fill", path: file("fill.wasm", fixed(bulkModule("memory.fill", 1024, 2000))),
-			lim: Limits{MemoryPages: 1024}, timeout: 300 * time.Millisecond, within: time.Second,
+			lim: Limits{MemoryPages: 1024}, timeout: 300 * time.Millisecond, within: 2 * time.Second,
 			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded"}},
 		{name: "straight-line memory.copy", path: file("copy.wasm", fixed(bulkModule("memory.copy", 1024, 1000))),
-			lim: Limits{MemoryPages: 1024}, timeout: 300 * time.Millisecond, within: time.Second,
+			lim: Limits{MemoryPages: 1024}, timeout: 300 * time.Millisecond, within: 2 * time.Second,
 			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded"}},
 		// Sleeps end at the deadline; returning after it is no success.
+		// A second to start in: every case runs at once (under -race in CI),
+		// and the sleep must have begun for the case to test it.
 		{name: "WASI sleep of a minute", path: file("sleep.wasm", fixed(sleepModule(false))),
-			timeout: 300 * time.Millisecond, within: time.Second,
-			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded", "returned only after the invocation had ended"}},
+			timeout: time.Second, within: 2 * time.Second,
+			kind: DeadlineExceeded, want: []string{"invocation deadline of 1s exceeded", "returned only after the invocation had ended"}},
 		{name: "Go sleep of an hour", path: guest("loop"), args: []string{"loop", "sleep"},
-			timeout: 300 * time.Millisecond, within: time.Second,
+			timeout: 300 * time.Millisecond, within: 2 * time.Second,
 			kind: DeadlineExceeded, want: []string{"invocation deadline of 300ms exceeded"}},
 	}
 }
@@ -268,8 +270,8 @@ func (c hostileCase) run(t *testing.T, path string) {
 	for _, s := range append(c.want, path) {
 		if c.timeout > 0 && s == fmt.Sprintf("invocation deadline of %v exceeded", c.timeout) {
 			// The deadline the message names is the time left when the
-			// run started: a little less than c.timeout on a busy machine.
-			if re.Deadline > c.timeout || re.Deadline < c.timeout-100*time.Millisecond {
+			// run started: less than c.timeout on a busy machine.
+			if re.Deadline > c.timeout || re.Deadline <= 0 {
 				t.Errorf("Deadline = %v, want about %v", re.Deadline, c.timeout)
 			}
 			s = fmt.Sprintf("invocation deadline of %v exceeded", re.Deadline.Round(time.Millisecond))
