@@ -28,6 +28,14 @@ import (
 // call, guard.go), exited through proc_exit (every Go guest), failed, was
 // stopped, hit a limit, or grew its memory.
 
+// maxKeptBytes bounds the linear memory of all reset command instances
+// kept for reuse, worker-wide (what their guests touched stays resident):
+// an instance that would go over it is closed instead of kept.
+var maxKeptBytes int64 = 64 << 20
+
+// keptBytes is the linear memory of the command instances kept now.
+var keptBytes atomic.Int64
+
 // maxResetMisses is how many runs of a module may end unable to be reused,
 // with none reused yet, before the module's new instances stop paying for
 // capturing their state: a Go guest always exits through proc_exit.
@@ -41,6 +49,7 @@ type cmdInstance struct {
 	start api.Function
 	mem   *linmem.Memory
 	point *reset.Point      // nil: close after the run
+	kept  int64             // bytes counted in keptBytes while in an idle list
 	env   map[string]string // the environment it was made with
 	run   reset.Run
 	rand  reset.RandSource // read during instantiation: do not capture
@@ -95,19 +104,28 @@ func (q *cmdIdle) take(env map[string]string) *cmdInstance {
 	for i := len(q.list) - 1; i >= 0; i-- {
 		if c := q.list[i]; maps.Equal(c.env, env) {
 			q.list = slices.Delete(q.list, i, i+1)
+			keptBytes.Add(-c.kept)
+			c.kept = 0
 			return c
 		}
 	}
 	return nil
 }
 
-// put keeps c for reuse; false when the list is full or closed.
+// put keeps c for reuse; false when the list is full or closed, or when
+// keeping c would take the worker over maxKeptBytes.
 func (q *cmdIdle) put(c *cmdInstance) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed || len(q.list) >= q.max {
 		return false
 	}
+	size := c.mem.Size()
+	if keptBytes.Add(size) > maxKeptBytes {
+		keptBytes.Add(-size)
+		return false
+	}
+	c.kept = size
 	q.list = append(q.list, c)
 	return true
 }
@@ -120,6 +138,8 @@ func (q *cmdIdle) close() {
 	q.list, q.closed = nil, true
 	q.mu.Unlock()
 	for _, c := range list {
+		keptBytes.Add(-c.kept)
+		c.kept = 0
 		c.close()
 	}
 }

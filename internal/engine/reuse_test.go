@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -151,5 +152,53 @@ func TestInstrumentedMemoryIsTheSame(t *testing.T) {
 		if !bytes.Equal(mems[0], mems[1]) {
 			t.Errorf("%s: the instrumented module's initial memory differs (%d and %d bytes)", path, len(mems[0]), len(mems[1]))
 		}
+	}
+}
+
+// TestKeptInstancesAreBounded lowers the worker-wide bound on the memory
+// of kept command instances to one instance's: runs at once leave one
+// instance kept, not one per run, and taking it gives its bytes back.
+func TestKeptInstancesAreBounded(t *testing.T) {
+	ctx := context.Background()
+	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "counter"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	before := keptBytes.Load() // instances other tests' modules keep
+	if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Idle() != 1 {
+		t.Fatalf("%d idle instances after one run, want 1", m.Idle())
+	}
+	one := keptBytes.Load() - before
+	if one <= 0 {
+		t.Fatalf("kept bytes %d with an instance kept", one)
+	}
+	saved := maxKeptBytes
+	maxKeptBytes = before + one
+	defer func() { maxKeptBytes = saved }()
+
+	var wg sync.WaitGroup
+	for range 4 { // the running ones need instances of their own
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, err := m.RunCommand(ctx, CommandInput{}); err != nil || string(out.Stdout) != "g=1 m=1\n" {
+				t.Errorf("run: %v %q", err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := m.Idle(); got != 1 {
+		t.Errorf("%d idle instances with room for one, want 1", got)
+	}
+	if got := keptBytes.Load() - before; got != one {
+		t.Errorf("kept bytes %d, want %d (one instance)", got, one)
+	}
+	m.Close(ctx)
+	if got := keptBytes.Load() - before; got != 0 {
+		t.Errorf("kept bytes %d after Close, want 0", got)
 	}
 }

@@ -21,6 +21,17 @@ type Image struct {
 	data  []byte   // their contents, imagePage bytes each
 }
 
+// Size returns the memory's size in bytes (0 before Allocate or after
+// Free).
+func (m *Memory) Size() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.freed {
+		return 0
+	}
+	return int64(m.size)
+}
+
 // Bytes returns how many bytes of contents img keeps.
 func (img *Image) Bytes() int { return len(img.data) }
 
