@@ -1,6 +1,7 @@
 package customhandler
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -143,14 +144,7 @@ func stringEnd(b []byte, i int) int {
 // U+FFFD). Literals without escapes of valid UTF-8 are copied directly.
 func unquote(lit []byte) string {
 	inner := lit[1 : len(lit)-1]
-	plain := true
-	for _, c := range inner {
-		if c == '\\' || c >= utf8.RuneSelf {
-			plain = false
-			break
-		}
-	}
-	if plain || (!strings.ContainsRune(string(inner), '\\') && utf8.Valid(inner)) {
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner)
 	}
 	var s string

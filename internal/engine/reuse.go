@@ -149,9 +149,9 @@ func (q *cmdIdle) capturing() bool {
 	return q.reused.Load() || q.misses.Load() < maxResetMisses
 }
 
-// Idle returns the number of reset command instances kept for reuse by
+// idle returns the number of reset command instances kept for reuse by
 // the module (0 while it is lazy).
-func (m *Module) Idle() int {
+func (m *Module) idle() int {
 	lv := m.live.Load()
 	if lv == nil || lv.cmds == nil {
 		return 0

@@ -57,7 +57,7 @@ func TestReusedCommandStartsFresh(t *testing.T) {
 		if !c.fails && out != "g=1 m=1\n" {
 			t.Errorf("stdin %q: stdout %q, want a fresh instance's \"g=1 m=1\\n\"", c.stdin, out)
 		}
-		if got := m.Idle(); got != c.idleThen {
+		if got := m.idle(); got != c.idleThen {
 			t.Errorf("after stdin %q: %d idle instances, want %d", c.stdin, got, c.idleThen)
 		}
 	}
@@ -76,7 +76,7 @@ func TestCommandChangingTablesIsNotReused(t *testing.T) {
 		if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
 			t.Fatal(err)
 		}
-		if got := m.Idle(); got != 0 {
+		if got := m.idle(); got != 0 {
 			t.Fatalf("%d idle instances of a module that changes its table, want 0", got)
 		}
 	}
@@ -110,7 +110,7 @@ func TestCGuestIsReused(t *testing.T) {
 		} else if string(out.Stdout) != first {
 			t.Fatalf("run %d answered %s, the first %s", i, out.Stdout, first)
 		}
-		if got := m.Idle(); got != 1 {
+		if got := m.idle(); got != 1 {
 			t.Fatalf("after run %d: %d idle instances, want 1 (the C guest's instance reset for reuse)", i, got)
 		}
 	}
@@ -169,8 +169,8 @@ func TestKeptInstancesAreBounded(t *testing.T) {
 	if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
 		t.Fatal(err)
 	}
-	if m.Idle() != 1 {
-		t.Fatalf("%d idle instances after one run, want 1", m.Idle())
+	if m.idle() != 1 {
+		t.Fatalf("%d idle instances after one run, want 1", m.idle())
 	}
 	one := keptBytes.Load() - before
 	if one <= 0 {
@@ -191,7 +191,7 @@ func TestKeptInstancesAreBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := m.Idle(); got != 1 {
+	if got := m.idle(); got != 1 {
 		t.Errorf("%d idle instances with room for one, want 1", got)
 	}
 	if got := keptBytes.Load() - before; got != one {
