@@ -95,17 +95,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", 0, "")
 	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 0, "")
 	fs.IntVar(&o.maxConns, "max-conns", 0, "")
-	// Flags may come before or after appdir.
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return o, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, err := parseAnywhere(fs, args) // flags may come before or after appdir
+	if err != nil {
+		return o, err
 	}
 	switch len(positional) {
 	case 0:
@@ -196,4 +188,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	<-ctx.Done()
 	return h.Close()
+}
+
+// parseAnywhere parses args with fs, letting flags come before, between or
+// after the positional arguments, which it returns in order.
+func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

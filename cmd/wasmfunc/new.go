@@ -39,17 +39,9 @@ func parseNew(args []string, stderr io.Writer, langs []string) (newOptions, erro
 	fs.Usage = func() { fmt.Fprintf(stderr, newUsage, strings.Join(langs, ", ")) }
 	fs.StringVar(&o.lang, "lang", "go", "")
 	fs.StringVar(&o.sdk, "sdk", "", "")
-	// Flags may come before or after DIR.
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return o, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, err := parseAnywhere(fs, args) // flags may come before or after DIR
+	if err != nil {
+		return o, err
 	}
 	if len(positional) != 1 {
 		fs.Usage()

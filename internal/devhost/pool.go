@@ -146,19 +146,11 @@ func (p *pool) waitIndex(ctx context.Context) (*rpc.FunctionMetadataResponse, er
 			p.mu.Unlock()
 			return resp, nil
 		}
-		allGaveUp := true
-		var reasons []error
-		for _, s := range p.slots {
-			if s.gaveUp == nil {
-				allGaveUp = false
-			} else {
-				reasons = append(reasons, s.gaveUp)
-			}
-		}
+		gaveUp := p.allGaveUp()
 		ch := p.changed
 		p.mu.Unlock()
-		if allGaveUp {
-			return nil, fmt.Errorf("no worker is running: %w", errors.Join(reasons...))
+		if gaveUp != nil {
+			return nil, gaveUp
 		}
 		select {
 		case <-ch:
@@ -166,6 +158,19 @@ func (p *pool) waitIndex(ctx context.Context) (*rpc.FunctionMetadataResponse, er
 			return nil, fmt.Errorf("no worker answered FunctionsMetadataRequest: %w", context.Cause(ctx))
 		}
 	}
+}
+
+// allGaveUp returns why no worker is running when every slot gave up, or
+// nil while some slot still tries. p.mu is held.
+func (p *pool) allGaveUp() error {
+	var reasons []error
+	for _, s := range p.slots {
+		if s.gaveUp == nil {
+			return nil
+		}
+		reasons = append(reasons, s.gaveUp)
+	}
+	return fmt.Errorf("no worker is running: %w", errors.Join(reasons...))
 }
 
 // start starts every slot's supervisor.
@@ -206,23 +211,17 @@ func (p *pool) ready() bool {
 func (p *pool) waitReady(ctx context.Context) error {
 	for {
 		p.mu.Lock()
-		allGaveUp := true
-		var reasons []error
 		for _, s := range p.slots {
 			if s.w != nil {
 				p.mu.Unlock()
 				return nil
 			}
-			if s.gaveUp == nil {
-				allGaveUp = false
-			} else {
-				reasons = append(reasons, s.gaveUp)
-			}
 		}
+		gaveUp := p.allGaveUp()
 		ch := p.changed
 		p.mu.Unlock()
-		if allGaveUp {
-			return fmt.Errorf("no worker is running: %w", errors.Join(reasons...))
+		if gaveUp != nil {
+			return gaveUp
 		}
 		select {
 		case <-ch:
