@@ -17,10 +17,14 @@ import (
 const (
 	MaxDeclarations     = 1000
 	MaxDeclarationBytes = 64 << 10
+	// MaxDeclarationsBytes bounds a module's declarations together: what
+	// the worker holds (and sends to the host) for one module.
+	MaxDeclarationsBytes = 4 << 20
 )
 
 // FunctionsExport is the export a module declares its functions with
-// (SPEC.md §2.3): type () -> i32, called once when the app is indexed.
+// (SPEC.md §2.3): type () -> i32, called when the app is indexed (its
+// result is kept per module bytes: engine.Declarations).
 const FunctionsExport = "wasmworker_functions"
 
 // importDeclare is the import that declares one function (SPEC.md §5.8).
@@ -33,6 +37,7 @@ const importDeclare = "declare"
 // time.
 type Declarations struct {
 	list     [][]byte
+	bytes    int // of list
 	errMsg   string
 	logs     []invocation.Log
 	logBytes int
@@ -68,11 +73,11 @@ func currentDeclarations(ctx context.Context) *Declarations {
 }
 
 // declare adds one declaration: it must be UTF-8 text holding one JSON
-// object, at most MaxDeclarationBytes long, and the MaxDeclarations-th at
-// most.
+// object, at most MaxDeclarationBytes long, the MaxDeclarations-th at most,
+// and within MaxDeclarationsBytes with the others.
 func (d *Declarations) declare(b []byte) int32 {
 	switch {
-	case len(b) > MaxDeclarationBytes || len(d.list) >= MaxDeclarations:
+	case len(b) > MaxDeclarationBytes || len(d.list) >= MaxDeclarations || d.bytes+len(b) > MaxDeclarationsBytes:
 		return ErrLimit
 	case !utf8.Valid(b):
 		return ErrBadUTF8
@@ -82,6 +87,7 @@ func (d *Declarations) declare(b []byte) int32 {
 		return ErrBadJSON
 	}
 	d.list = append(d.list, bytes.Clone(t))
+	d.bytes += len(t)
 	return 0
 }
 

@@ -49,6 +49,20 @@ func TestDeclareCodes(t *testing.T) {
 	if code := d.declare([]byte(`{}`)); code != ErrLimit {
 		t.Fatalf("declaration %d: %d, want LIMIT", MaxDeclarations+1, code)
 	}
+	// Together at most MaxDeclarationsBytes: 64 declarations of 64 KiB fill
+	// the 4 MiB, the next one is refused.
+	var all Declarations
+	for i := 0; all.bytes+len(exact) <= MaxDeclarationsBytes; i++ {
+		if code := all.declare(exact); code != 0 {
+			t.Fatalf("declaration %d of %d bytes: %d", i+1, len(exact), code)
+		}
+	}
+	if code := all.declare([]byte(`{}`)); code != 0 && all.bytes+2 <= MaxDeclarationsBytes {
+		t.Fatalf("a small one that fits: %d", code)
+	}
+	if code := all.declare(exact); code != ErrLimit {
+		t.Fatalf("a declaration past %d bytes in all: %d, want LIMIT", MaxDeclarationsBytes, code)
+	}
 }
 
 func TestContextFunctionName(t *testing.T) {

@@ -373,3 +373,43 @@ func TestIndexingLoadWithoutMetadata(t *testing.T) {
 		t.Fatalf("load of an unknown id: %v", lr.GetResult())
 	}
 }
+
+// TestIndexingBadFolderName: a function folder whose name is not valid
+// UTF-8 does not cost the answer: the app's functions are listed, the
+// folder's name made valid.
+func TestIndexingBadFolderName(t *testing.T) {
+	app := indexingApp(t, "app.wasm")
+	bad := filepath.Join(app, "F\xff")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "function.json"), []byte(`{"scriptFile":"x.wasm","bindings":[{"type":"httpTrigger","direction":"in","name":"req"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startWorker(t, app)
+	h.initWorker()
+	resp := h.metadata()
+	fns := byName(resp)
+	if fns["Hello"] == nil || fns["Hello"].Status.GetStatus() != rpc.StatusResult_Success {
+		t.Fatalf("the declared functions are not listed: %v", resp)
+	}
+	if f := fns["F\uFFFD"]; f == nil || f.Status.GetStatus() != rpc.StatusResult_Failure {
+		t.Errorf("the folder with the bad name: %v", resp.GetFunctionMetadataResults())
+	}
+}
+
+// TestIndexingLoadFromFailedModule: a load of a function whose app module
+// failed to declare its functions fails with that module's failure, not
+// with a missing function.json.
+func TestIndexingLoadFromFailedModule(t *testing.T) {
+	app := indexingApp(t, "app.wasm", "trap.wasm")
+	h := startWorker(t, app)
+	h.initWorker()
+	h.metadata()
+	lr := h.loadIndexed(&rpc.RpcFunctionMetadata{Name: "Gone", Directory: app, ScriptFile: filepath.Join(app, "trap.wasm"),
+		FunctionId: worker.FunctionID(app, "Gone")})
+	if msg := lr.GetResult().GetException().GetMessage(); lr.GetResult().GetStatus() != rpc.StatusResult_Failure ||
+		!strings.Contains(msg, "trap.wasm failed to declare its functions") || strings.Contains(msg, "function.json") {
+		t.Errorf("load: %v", lr.GetResult())
+	}
+}

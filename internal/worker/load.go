@@ -82,6 +82,9 @@ func (w *Worker) compile(req *rpc.FunctionLoadRequest) *function {
 	case meta != nil: // declared in an app module: the index has it all
 		fn.name = meta.Name
 		indexed = true
+	case w.failedModule(md.GetScriptFile()) != nil: // a declared function of a module that failed to declare
+		fn.err = w.failedModule(md.GetScriptFile())
+		return fn
 	default:
 		if meta, err = folderFunction(md); err != nil {
 			fn.err = err

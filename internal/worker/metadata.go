@@ -22,6 +22,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/jsonc"
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+	"github.com/wasmworker/wasmworker/internal/rpcconv"
 )
 
 // Worker indexing (docs/host-contract.md, "Worker indexing"): the app's
@@ -48,6 +49,7 @@ type indexed struct {
 	dir       string // the app folder indexed
 	functions map[string]*funcapp.Function
 	invalid   map[string]error
+	failed    map[string]error // app modules (by path) that failed to declare their functions
 }
 
 // handleMetadata answers FunctionsMetadataRequest in the background:
@@ -83,7 +85,7 @@ func (w *Worker) indexApp(ctx context.Context, dir string) *rpc.FunctionMetadata
 	}
 	w.indexMu.Lock() // one indexing at a time
 	defer w.indexMu.Unlock()
-	ix := &indexer{w: w, dir: dir, idx: &indexed{dir: dir, functions: map[string]*funcapp.Function{}, invalid: map[string]error{}}, names: map[string]string{}}
+	ix := &indexer{w: w, dir: dir, idx: &indexed{dir: dir, functions: map[string]*funcapp.Function{}, invalid: map[string]error{}, failed: map[string]error{}}, names: map[string]string{}}
 	resp := ix.run(ctx)
 	w.mu.Lock()
 	w.index = ix.idx
@@ -172,6 +174,7 @@ func (ix *indexer) module(ctx context.Context, path string) {
 	if err != nil {
 		ix.w.log.Error("app module failed to declare its functions", "module", path, "err", err)
 		ix.problems = append(ix.problems, fmt.Sprintf("app module %s failed to declare its functions: %v", base, err))
+		ix.idx.failed[path] = fmt.Errorf("app module %s failed to declare its functions: %w", base, err)
 		return
 	}
 	for i, data := range decl.Declarations {
@@ -223,39 +226,58 @@ func checkEntryPoint(fn *funcapp.Function, module string, entries []string) erro
 // add lists one declared function: valid when fn is set and err nil. A name
 // declared before (case-insensitively) leaves this one out.
 func (ix *indexer) add(name, where string, fn *funcapp.Function, raw map[string]json.RawMessage, script string, err error) {
+	md := ix.list(name, where, ix.dir, script, fn, raw, err)
+	if md == nil {
+		return
+	}
+	if err != nil {
+		ix.w.log.Warn("function listed as failed", "function", name, "err", err)
+		ix.idx.invalid[md.FunctionId] = err
+	} else {
+		ix.idx.functions[md.FunctionId] = fn
+	}
+}
+
+// list appends one function's metadata to the response, failed with err
+// when err is set, and returns it; nil when a function of that name
+// (case-insensitively) is listed already: this one is left out, as a
+// problem of the overall result. where names the declaration for messages.
+// Names and paths are made valid UTF-8, so that the response can be sent
+// whatever the file names.
+func (ix *indexer) list(name, where, dir, script string, fn *funcapp.Function, raw map[string]json.RawMessage, err error) *rpc.RpcFunctionMetadata {
 	key := strings.ToLower(name)
 	if prev, dup := ix.names[key]; dup {
 		ix.problems = append(ix.problems, fmt.Sprintf("%s: function %q is left out: a function of that name is already declared in %s (function names are unique in an app, case-insensitively)",
 			where, name, prev))
-		return
+		return nil
 	}
 	ix.names[key] = where
-	id := FunctionID(ix.dir, name)
+	bindings := rawBindings(raw)
+	for i, b := range bindings {
+		bindings[i] = rpcconv.Text(b)
+	}
 	md := &rpc.RpcFunctionMetadata{
-		Name:        name,
-		Directory:   ix.dir,
-		ScriptFile:  script,
-		FunctionId:  id,
-		RawBindings: rawBindings(raw),
+		Name:        rpcconv.Text(name),
+		Directory:   rpcconv.Text(dir),
+		ScriptFile:  rpcconv.Text(script),
+		FunctionId:  FunctionID(ix.dir, name),
+		RawBindings: bindings,
 		Language:    "wasm",
 		Properties:  map[string]string{},
+		Status:      success(),
 	}
 	if fn != nil {
-		md.EntryPoint = fn.EntryPoint
+		md.EntryPoint = rpcconv.Text(fn.EntryPoint)
 		md.RetryOptions = retryOptions(fn.Retry)
 		if fn.Disabled {
 			md.Properties["IsDisabled"] = "True"
 		}
 	}
 	if err != nil {
-		ix.w.log.Warn("function listed as failed", "function", name, "err", err)
 		md.Status = failure(err.Error(), "FunctionIndexingError", true)
-		ix.idx.invalid[id] = err
-	} else {
-		md.Status = success()
-		ix.idx.functions[id] = fn
 	}
 	ix.results = append(ix.results, md)
+	return md
 }
 
 // folderFunctions lists the app's function.json folders, answered from
@@ -291,36 +313,7 @@ func (ix *indexer) folderFunctions() {
 
 // folder lists one function folder; it reports whether it listed it as valid.
 func (ix *indexer) folder(name, dir, script string, fn *funcapp.Function, raw map[string]json.RawMessage, err error) bool {
-	where := name + "/function.json"
-	key := strings.ToLower(name)
-	if prev, dup := ix.names[key]; dup {
-		ix.problems = append(ix.problems, fmt.Sprintf("%s: function %q is left out: a function of that name is already declared in %s (function names are unique in an app, case-insensitively)",
-			where, name, prev))
-		return false
-	}
-	ix.names[key] = where
-	md := &rpc.RpcFunctionMetadata{
-		Name:        name,
-		Directory:   dir,
-		ScriptFile:  script,
-		FunctionId:  FunctionID(ix.dir, name),
-		RawBindings: rawBindings(raw),
-		Language:    "wasm",
-		Properties:  map[string]string{},
-		Status:      success(),
-	}
-	if fn != nil {
-		md.EntryPoint = fn.EntryPoint
-		md.RetryOptions = retryOptions(fn.Retry)
-		if fn.Disabled {
-			md.Properties["IsDisabled"] = "True"
-		}
-	}
-	if err != nil {
-		md.Status = failure(err.Error(), "FunctionIndexingError", true)
-	}
-	ix.results = append(ix.results, md)
-	return err == nil
+	return ix.list(name, name+"/function.json", dir, script, fn, raw, err) != nil && err == nil
 }
 
 // jsonObject decodes data as a JSON object, or returns nil.
@@ -387,6 +380,17 @@ func (w *Worker) indexedFunction(id string) (*funcapp.Function, error) {
 		return &c, nil
 	}
 	return nil, w.index.invalid[id]
+}
+
+// failedModule returns why the app module at path failed to declare its
+// functions when the worker indexed it, or nil.
+func (w *Worker) failedModule(path string) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.index == nil {
+		return nil
+	}
+	return w.index.failed[path]
 }
 
 // indexForLoad indexes the app a FunctionLoadRequest names when the

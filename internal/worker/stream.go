@@ -138,17 +138,29 @@ func (w *Worker) sender(stream grpc.BidiStreamingClient[rpc.StreamingMessage, rp
 	}
 }
 
-// unsendable returns what to send instead of m, which cannot be encoded:
-// for an InvocationResponse a failure of that invocation saying why (so that
-// it is still answered exactly once), nil for anything else.
+// unsendable returns what to send instead of m, which cannot be encoded, so
+// that a request the host waits on is still answered exactly once: for an
+// InvocationResponse a failure of that invocation, for a
+// FunctionMetadataResponse or FunctionLoadResponse a failure of the
+// indexing or the load, each saying why; nil for anything else.
 func unsendable(m *rpc.StreamingMessage, err error) *rpc.StreamingMessage {
-	resp := m.GetInvocationResponse()
-	if resp == nil {
+	why := fmt.Sprintf("the worker's answer cannot be sent to the host: %v", err)
+	out := &rpc.StreamingMessage{RequestId: rpcconv.Text(m.GetRequestId())}
+	switch {
+	case m.GetInvocationResponse() != nil:
+		failed := failedResponse(&rpc.InvocationRequest{InvocationId: rpcconv.Text(m.GetInvocationResponse().GetInvocationId())},
+			"the function's response cannot be sent to the host: "+err.Error(), "WorkerError", false)
+		out.Content = &rpc.StreamingMessage_InvocationResponse{InvocationResponse: failed}
+	case m.GetFunctionMetadataResponse() != nil:
+		out.Content = &rpc.StreamingMessage_FunctionMetadataResponse{FunctionMetadataResponse: &rpc.FunctionMetadataResponse{
+			Result: failure(why, "WorkerError", false)}}
+	case m.GetFunctionLoadResponse() != nil:
+		out.Content = &rpc.StreamingMessage_FunctionLoadResponse{FunctionLoadResponse: &rpc.FunctionLoadResponse{
+			FunctionId: rpcconv.Text(m.GetFunctionLoadResponse().GetFunctionId()), Result: failure(why, "WorkerError", false)}}
+	default:
 		return nil
 	}
-	failed := failedResponse(&rpc.InvocationRequest{InvocationId: rpcconv.Text(resp.GetInvocationId())},
-		rpcconv.Text(fmt.Sprintf("the function's response cannot be sent to the host: %v", err)), "WorkerError", false)
-	return &rpc.StreamingMessage{RequestId: rpcconv.Text(m.GetRequestId()), Content: &rpc.StreamingMessage_InvocationResponse{InvocationResponse: failed}}
+	return out
 }
 
 // dispatch hands one host message to its handler (one file per message).

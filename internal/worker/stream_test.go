@@ -32,3 +32,33 @@ func TestUnsendable(t *testing.T) {
 		t.Error("a log that cannot be encoded must be dropped")
 	}
 }
+
+// TestUnsendableAnswers: a FunctionMetadataResponse or FunctionLoadResponse
+// that cannot be encoded is replaced by a failure that encodes, so the host
+// is not left waiting.
+func TestUnsendableAnswers(t *testing.T) {
+	for _, m := range []*rpc.StreamingMessage{
+		{RequestId: "r", Content: &rpc.StreamingMessage_FunctionMetadataResponse{FunctionMetadataResponse: &rpc.FunctionMetadataResponse{
+			FunctionMetadataResults: []*rpc.RpcFunctionMetadata{{Name: "F\xff"}}, Result: success()}}},
+		{RequestId: "r", Content: &rpc.StreamingMessage_FunctionLoadResponse{FunctionLoadResponse: &rpc.FunctionLoadResponse{
+			FunctionId: "id\xff", Result: failure("x", "y", false)}}},
+	} {
+		if _, err := proto.Marshal(m); err == nil {
+			t.Fatal("the test message encodes; it should not")
+		}
+		r := unsendable(m, errors.New("string field contains invalid UTF-8"))
+		if r == nil || r.GetRequestId() != "r" {
+			t.Fatalf("no replacement for %T", m.Content)
+		}
+		if _, err := proto.Marshal(r); err != nil {
+			t.Fatalf("the replacement does not encode: %v", err)
+		}
+		st := r.GetFunctionMetadataResponse().GetResult()
+		if st == nil {
+			st = r.GetFunctionLoadResponse().GetResult()
+		}
+		if st.GetStatus() != rpc.StatusResult_Failure || st.GetException().GetMessage() == "" {
+			t.Errorf("replacement %v: want a failure saying why", r)
+		}
+	}
+}
