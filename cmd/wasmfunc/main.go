@@ -148,8 +148,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		// one $WASMWORKER_ROOT names or that holds this executable (an app
 		// of its own elsewhere, docs/your-own-app.md).
 		src := o.appDir
-		if root, err := scaffold.FindRoot("", o.appDir); err == nil {
+		if root, err := scaffold.FindRoot(o.appDir, ""); err == nil {
 			src = root
+		} else if root, err := scaffold.FindRoot("", o.appDir); err == nil {
+			src = root
+		} else if os.Getenv(scaffold.EnvRoot) != "" {
+			return err // a wrong $WASMWORKER_ROOT, said as such
 		}
 		if workers, err = devhost.BuildWorker(ctx, src, cache); err != nil {
 			return err

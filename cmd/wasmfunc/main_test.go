@@ -93,13 +93,17 @@ func TestRunNewErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, args := range map[string][]string{
-		"not a checkout": {"new", "-sdk", t.TempDir(), filepath.Join(t.TempDir(), "app")},
-		"no folder":      {"new", "-lang", "go"},
-		"unknown lang":   {"new", "-lang", "cobol", "-sdk", "../..", filepath.Join(t.TempDir(), "app")},
-		"not empty":      {"new", "-sdk", "../..", full},
+		"not a checkout":            {"new", "-sdk", t.TempDir(), filepath.Join(t.TempDir(), "app")},
+		"no folder":                 {"new", "-lang", "go"},
+		"unknown lang":              {"new", "-lang", "cobol", "-sdk", "../..", filepath.Join(t.TempDir(), "app")},
+		"unknown lang, no checkout": {"new", "-lang", "cobol", "-sdk", t.TempDir(), filepath.Join(t.TempDir(), "app")},
+		"not empty":                 {"new", "-sdk", "../..", full},
 	} {
-		if err := run(args, &out, &errOut); err == nil {
+		err := run(args, &out, &errOut)
+		if err == nil {
 			t.Errorf("%s: wasmfunc %q succeeded", name, args)
+		} else if strings.HasPrefix(name, "unknown lang") && !strings.Contains(err.Error(), `no template for language "cobol"`) {
+			t.Errorf("%s: %v, want it to name the language", name, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wasmworker/wasmworker/internal/scaffold"
@@ -72,6 +73,9 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(langs) == 0 {
 		return errors.New("this wasmfunc has no app templates built in")
+	}
+	if !slices.Contains(langs, o.lang) { // before looking for a checkout, whose absence would hide this
+		return fmt.Errorf("no template for language %q (have: %s)", o.lang, strings.Join(langs, ", "))
 	}
 	root, err := scaffold.FindRoot(o.sdk, "")
 	if err != nil {

@@ -14,6 +14,7 @@ package scaffold
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -224,9 +226,26 @@ func render(fsys fs.FS, lang, dir string, data Data) ([]string, error) {
 	return written, nil
 }
 
+// quoting are the template functions that write a value (the SDK path,
+// which may hold spaces or quotes) into the files' syntaxes: goquote for
+// go.mod, json for JSON and TOML strings, jsoninner for the inside of a
+// JSON string, shquote for a POSIX shell word.
+var quoting = template.FuncMap{
+	"goquote": strconv.Quote,
+	"json": func(s string) (string, error) {
+		b, err := json.Marshal(s)
+		return string(b), err
+	},
+	"jsoninner": func(s string) (string, error) {
+		b, err := json.Marshal(s)
+		return string(b[1 : len(b)-1]), err
+	},
+	"shquote": func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" },
+}
+
 // execute renders one .tmpl file; a missing field is an error.
 func execute(name string, content []byte, data Data) ([]byte, error) {
-	t, err := template.New(name).Option("missingkey=error").Parse(string(content))
+	t, err := template.New(name).Option("missingkey=error").Funcs(quoting).Parse(string(content))
 	if err != nil {
 		return nil, err
 	}

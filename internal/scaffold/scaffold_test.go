@@ -1,7 +1,9 @@
 package scaffold
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -172,5 +174,64 @@ func TestFindRoot(t *testing.T) {
 	t.Setenv(EnvRoot, outside)
 	if _, err := FindRoot("", ""); err == nil || !strings.Contains(err.Error(), EnvRoot) {
 		t.Errorf("FindRoot with a wrong $%s: %v", EnvRoot, err)
+	}
+}
+
+// TestSDKPathWithSpacesAndQuotes renders the embedded templates from a
+// checkout whose path holds a space and quotes: each file that names the
+// SDK still names it exactly (go.mod as go reads it, package.json as JSON,
+// the C build command as the shell splits it).
+func TestSDKPathWithSpacesAndQuotes(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), `sp ace 'q" x`)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(parent, "wasmworker")
+	if err := os.Rename(fakeRoot(t, "go", "c", "assemblyscript", "rust"), root); err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, lang := range []string{"go", "c", "assemblyscript", "rust"} {
+		sdk := filepath.Join(root, "abi", "sdk", lang)
+		dir := filepath.Join(t.TempDir(), "app")
+		if _, err := New(dir, lang, Options{Root: root}); err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		switch lang {
+		case "go":
+			out, err := exec.Command("go", "mod", "edit", "-json", filepath.Join(dir, "go.mod")).Output()
+			var mod struct {
+				Replace []struct{ New struct{ Path string } }
+			}
+			if err != nil || json.Unmarshal(out, &mod) != nil || len(mod.Replace) != 1 || mod.Replace[0].New.Path != sdk {
+				t.Errorf("go.mod: %v %s", err, out)
+			}
+		case "assemblyscript":
+			var pkg struct{ Dependencies map[string]string }
+			if err := json.Unmarshal(read(filepath.Join(dir, "package.json")), &pkg); err != nil || pkg.Dependencies["wasmworker"] != "file:"+sdk {
+				t.Errorf("package.json: %v %v", err, pkg)
+			}
+		case "c":
+			var cfg struct{ Build string }
+			if err := json.Unmarshal(read(filepath.Join(dir, "wasmfunc.json")), &cfg); err != nil {
+				t.Fatalf("wasmfunc.json: %v", err)
+			}
+			words, err := exec.Command("sh", "-c", `printf '%s\n' `+strings.TrimPrefix(cfg.Build, "clang ")).Output()
+			if err != nil || !slices.Contains(strings.Split(string(words), "\n"), sdk) ||
+				!slices.Contains(strings.Split(string(words), "\n"), sdk+"/wasmworker.c") {
+				t.Errorf("the build command's words: %v\n%s", err, words)
+			}
+		case "rust":
+			q, _ := json.Marshal(sdk)
+			if !strings.Contains(string(read(filepath.Join(dir, "Cargo.toml"))), "path = "+string(q)) {
+				t.Errorf("Cargo.toml does not name the SDK as a quoted string:\n%s", read(filepath.Join(dir, "Cargo.toml")))
+			}
+		}
 	}
 }
