@@ -31,12 +31,13 @@ type fileSigs map[string]string
 // relevant reports whether a change to the file path (inside the app folder
 // root) can change the app: host.json and local.settings.json at the root,
 // a function.json, a .wasm, a .go, go.mod or go.sum anywhere, and the
-// inputs of the build command of the app's wasmfunc.json (appbuild.IsBuildInput).
-func relevant(root, path string) bool {
+// inputs of the build command of the app's wasmfunc.json (isInput, an
+// appbuild.InputMatcher of root).
+func relevant(root, path string, isInput func(string) bool) bool {
 	if ignoredPath(root, path) {
 		return false
 	}
-	if appbuild.IsBuildInput(root, path) {
+	if isInput(path) {
 		return true
 	}
 	base := filepath.Base(path)
@@ -96,6 +97,7 @@ func signature(path string) string {
 // snapshot records the signature of every folder and relevant file under root.
 func snapshot(root string) fileSigs {
 	sigs := fileSigs{}
+	isInput := appbuild.InputMatcher(root) // wasmfunc.json read once per snapshot
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil // vanished meanwhile: it has no signature
@@ -107,7 +109,7 @@ func snapshot(root string) fileSigs {
 			sigs[p] = "d"
 			return nil
 		}
-		if relevant(root, p) {
+		if relevant(root, p, isInput) {
 			sigs[p] = signature(p)
 		}
 		return nil
@@ -195,7 +197,7 @@ func (w *appWatcher) handle(ev fsnotify.Event) bool {
 			return true
 		}
 	}
-	return relevant(w.root, ev.Name)
+	return relevant(w.root, ev.Name, appbuild.InputMatcher(w.root))
 }
 
 func (w *appWatcher) close() { _ = w.fsw.Close() }
