@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wasmworker/wasmworker/internal/invocation"
 )
@@ -44,11 +45,13 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 	if body[0] != '{' {
 		return nil, fmt.Errorf("the function's stdout is not a JSON object: it starts with %s; a command-mode function must print exactly one JSON object {\"Outputs\":…,\"Logs\":…,\"ReturnValue\":…} and write logs to stderr", quote(body))
 	}
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return nil, invalidStdout(body)
 	}
-	top := members(body)
-	res := &Result{}
+	var topBuf, outBuf [8]member
+	top := members(topBuf[:0], body)
+	ra := &resultAlloc{}
+	res := &ra.res
 	if v, ok := lookup(top, "Logs"); ok && !isNull(v) {
 		logs, err := decodeLogs(v)
 		if err != nil {
@@ -61,7 +64,7 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		if kind(v) != '{' {
 			return nil, fmt.Errorf("\"Outputs\" must be an object keyed by output binding name, got %s", describe(v))
 		}
-		outputs = members(v)
+		outputs = members(outBuf[:0], v)
 	}
 	for _, b := range fn.Bindings {
 		if !b.IsOutput() || b.Name == "$return" {
@@ -78,6 +81,9 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		if val == nil {
 			continue
 		}
+		if res.Outputs == nil {
+			res.Outputs = ra.out[:0:len(ra.out)]
+		}
 		res.Outputs = append(res.Outputs, invocation.Output{Name: b.Name, Value: val})
 	}
 	if v, ok := lookup(top, "ReturnValue"); ok && !isNull(v) {
@@ -93,6 +99,12 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// resultAlloc is a Result and room for its first output, allocated at once.
+type resultAlloc struct {
+	res Result
+	out [1]invocation.Output
 }
 
 // invalidStdout explains why body, which starts with '{', is not exactly
@@ -121,11 +133,7 @@ func binding(fn invocation.Function, name string) (invocation.Binding, bool) {
 // means "not set".
 func convertOutput(b invocation.Binding, v []byte) (*invocation.Value, error) {
 	if strings.EqualFold(b.Type, "http") {
-		h, err := decodeHTTP(v, strings.EqualFold(b.DataType, "binary"))
-		if err != nil {
-			return nil, err
-		}
-		return &invocation.Value{Kind: invocation.KindHTTP, Response: h}, nil
+		return decodeHTTP(v, strings.EqualFold(b.DataType, "binary"))
 	}
 	switch kind(v) {
 	case 'n':
@@ -144,26 +152,32 @@ func convertOutput(b invocation.Binding, v []byte) (*invocation.Value, error) {
 		// Numbers keep their text (integers stay integers).
 		return invocation.JSONValue(string(v)), nil
 	default:
-		// Objects and arrays become compact JSON text.
-		text, ok := compactJSON(string(v))
-		if !ok {
-			return nil, fmt.Errorf("invalid JSON value %s", quote(v))
-		}
-		return invocation.JSONValue(text), nil
+		// Objects and arrays become compact JSON text (v is a span of
+		// the valid stdout, so it compacts).
+		return invocation.JSONValue(compactValid(v)), nil
 	}
 }
 
-// decodeHTTP builds the HTTP response from {statusCode, headers, body,
-// cookies} (keys case-insensitive), or from a string holding that object.
-// With binary (the http binding has "dataType": "binary"), the body is a
-// base64 string whose bytes are the response body.
-func decodeHTTP(v []byte, binary bool) (*invocation.HTTPResponse, error) {
+// httpAlloc is an HTTP output: its Value, the response and the response's
+// body, allocated at once.
+type httpAlloc struct {
+	val  invocation.Value
+	resp invocation.HTTPResponse
+	body invocation.Value
+}
+
+// decodeHTTP builds the KindHTTP value of the HTTP response from
+// {statusCode, headers, body, cookies} (keys case-insensitive), or from a
+// string holding that object. With binary (the http binding has
+// "dataType": "binary"), the body is a base64 string whose bytes are the
+// response body.
+func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 	wrongShape := func() error {
 		return fmt.Errorf("expected an HTTP response object {statusCode, headers, body}, got %s", describe(v))
 	}
 	if kind(v) == '"' {
 		inner := []byte(strings.TrimSpace(unquote(v)))
-		if kind(inner) != '{' || !json.Valid(inner) {
+		if kind(inner) != '{' || !validJSON(inner) {
 			return nil, wrongShape()
 		}
 		v = inner
@@ -171,8 +185,12 @@ func decodeHTTP(v []byte, binary bool) (*invocation.HTTPResponse, error) {
 	if kind(v) != '{' {
 		return nil, wrongShape()
 	}
-	obj := members(v)
-	h := &invocation.HTTPResponse{StatusCode: "200", Headers: map[string]string{}}
+	var objBuf [8]member
+	obj := members(objBuf[:0], v)
+	ha := &httpAlloc{}
+	h := &ha.resp
+	h.StatusCode = "200"
+	h.Headers = map[string]string{}
 	if sc, ok := lookup(obj, "statusCode"); ok && !isNull(sc) {
 		switch kind(sc) {
 		case '"':
@@ -191,20 +209,24 @@ func decodeHTTP(v []byte, binary bool) (*invocation.HTTPResponse, error) {
 		if kind(hv) != '{' {
 			return nil, fmt.Errorf("\"headers\" must be an object of strings, got %s", describe(hv))
 		}
-		for _, m := range lastOfEach(members(hv)) {
+		var hdrBuf [8]member
+		for _, m := range lastOfEach(members(hdrBuf[:0], hv)) {
 			s, err := scalarText(m.val)
 			if err != nil {
-				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", m.key, describe(m.val))
+				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", m.key(), describe(m.val))
 			}
-			if err := invocation.CheckHeader(m.key, s); err != nil {
+			key := m.key()
+			if err := invocation.CheckHeader(key, s); err != nil {
 				return nil, err
 			}
-			h.Headers[m.key] = s
+			h.Headers[key] = s
 		}
 	}
-	h.Body = invocation.StringValue("")
+	// The body is empty unless "body" says otherwise.
+	h.Body = &ha.body
+	ha.body.Kind = invocation.KindString
 	if binary {
-		h.Body = invocation.BytesValue(nil)
+		ha.body.Kind = invocation.KindBytes
 	}
 	if bv, ok := lookup(obj, "body"); ok && !isNull(bv) && binary {
 		// Our extension (the host's custom-handler path writes the text
@@ -217,23 +239,23 @@ func decodeHTTP(v []byte, binary bool) (*invocation.HTTPResponse, error) {
 		if err != nil {
 			return nil, fmt.Errorf("the http binding has \"dataType\": \"binary\", so \"body\" must be base64; %s is not (%v)", quote([]byte(s)), err)
 		}
-		h.Body = invocation.BytesValue(raw)
+		ha.body = invocation.Value{Kind: invocation.KindBytes, Bytes: raw}
 	} else if ok && !isNull(bv) {
 		switch kind(bv) {
 		case '"':
-			h.Body = invocation.StringValue(unquote(bv))
+			ha.body = invocation.Value{Kind: invocation.KindString, String: unquote(bv)}
 		case '{', '[':
-			text, _ := compactJSON(string(bv))
-			h.Body = invocation.JSONValue(text)
+			ha.body = invocation.Value{Kind: invocation.KindJSON, String: compactValid(bv)}
 		default:
-			h.Body = invocation.StringValue(string(bv))
+			ha.body = invocation.Value{Kind: invocation.KindString, String: string(bv)}
 		}
 	}
 	if cv, ok := lookup(obj, "cookies"); ok && !isNull(cv) {
 		if kind(cv) != '[' {
 			return nil, fmt.Errorf("\"cookies\" must be an array of cookie objects, got %s", describe(cv))
 		}
-		for i, c := range elements(cv) {
+		var elemBuf [8][]byte
+		for i, c := range elements(elemBuf[:0], cv) {
 			ck, err := decodeCookie(c)
 			if err != nil {
 				return nil, fmt.Errorf("cookie %d: %w", i+1, err)
@@ -241,7 +263,8 @@ func decodeHTTP(v []byte, binary bool) (*invocation.HTTPResponse, error) {
 			h.Cookies = append(h.Cookies, ck)
 		}
 	}
-	return h, nil
+	ha.val = invocation.Value{Kind: invocation.KindHTTP, Response: h}
+	return &ha.val, nil
 }
 
 // decodeCookie reads {name, value, domain, path, expires, secure, httpOnly,
@@ -251,7 +274,8 @@ func decodeCookie(v []byte) (invocation.Cookie, error) {
 	if kind(v) != '{' {
 		return ck, fmt.Errorf("expected an object {name, value, …}, got %s", describe(v))
 	}
-	obj := members(v)
+	var objBuf [16]member
+	obj := members(objBuf[:0], v)
 	str := func(key string) (string, bool, error) {
 		fv, ok := lookup(obj, key)
 		if !ok || isNull(fv) {
@@ -344,7 +368,8 @@ func decodeLogs(v []byte) ([]string, error) {
 	if kind(v) != '[' {
 		return nil, fmt.Errorf("\"Logs\" must be an array of strings, got %s", describe(v))
 	}
-	list := elements(v)
+	var elemBuf [8][]byte
+	list := elements(elemBuf[:0], v)
 	logs := make([]string, 0, len(list))
 	for i, e := range list {
 		if isNull(e) {
@@ -372,13 +397,13 @@ func scalarText(v []byte) (string, error) {
 }
 
 // lastOfEach returns ms without members whose key comes again later (the
-// last wins, as in a map), sorted by key.
+// last wins, as in a map), sorted by key. It sorts ms in place.
 func lastOfEach(ms []member) []member {
-	out := slices.Clone(ms)
-	slices.SortStableFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	out := ms
+	slices.SortStableFunc(out, compareKeys)
 	keep := out[:0]
 	for i, m := range out {
-		if i+1 < len(out) && out[i+1].key == m.key {
+		if i+1 < len(out) && compareKeys(out[i+1], m) == 0 {
 			continue // a later one of the same key follows (the sort is stable)
 		}
 		keep = append(keep, m)
@@ -389,7 +414,10 @@ func lastOfEach(ms []member) []member {
 // kind classifies a JSON value by its first byte: '{', '[', '"', 't', 'f',
 // 'n', or 'd' for a number (0 if empty).
 func kind(v []byte) byte {
-	v = bytes.TrimSpace(v)
+	if len(v) == 0 || v[0] >= utf8.RuneSelf || asciiSpace(v[0]) {
+		// Only then can trimming change the first byte.
+		v = bytes.TrimSpace(v)
+	}
 	if len(v) == 0 {
 		return 0
 	}
@@ -399,6 +427,15 @@ func kind(v []byte) byte {
 	default:
 		return 'd'
 	}
+}
+
+// asciiSpace reports whether c is an ASCII byte unicode.IsSpace accepts.
+func asciiSpace(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	}
+	return false
 }
 
 func isNull(v []byte) bool { return kind(v) == 'n' }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"mime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +32,17 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 	if req == nil {
 		return nil, errors.New("customhandler: EncodeRequest got a nil Request")
 	}
-	b := make([]byte, 0, 1024)
+	return AppendRequest(make([]byte, 0, 1024), fn, req, now, randGUID)
+}
+
+// AppendRequest appends the request payload EncodeRequest renders to b and
+// returns the extended buffer, so that a caller can reuse a buffer across
+// invocations. On error it returns nil and the error (b's contents beyond
+// len(b) may have been written to, as by any append).
+func AppendRequest(b []byte, fn invocation.Function, req *invocation.Request, now time.Time, randGUID string) ([]byte, error) {
+	if req == nil {
+		return nil, errors.New("customhandler: AppendRequest got a nil Request")
+	}
 	b = append(b, `{"Data":{`...)
 	for i, in := range req.Inputs {
 		if in.Unreadable != "" {
@@ -51,20 +60,21 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 	}
 	b = append(b, `},"Metadata":{`...)
 	md := req.Metadata
-	keys := make([]string, 0, len(md))
+	var keyBuf [16]string
+	keys := keyBuf[:0]
 	for k, v := range md {
-		lk := strings.ToLower(k)
+		trigger, sys, retryContext := classifyMetadataKey(k)
 		// As the host: the trigger value is already in Data, HTTP request
 		// copies are dropped, null values are dropped, and sys is ours.
-		if strings.HasSuffix(lk, "trigger") || lk == "sys" || isNone(v) || v.Kind == invocation.KindHTTP {
+		if trigger || sys || isNone(v) || v.Kind == invocation.KindHTTP {
 			continue
 		}
-		if lk == "retrycontext" && req.Retry != nil {
+		if retryContext && req.Retry != nil {
 			continue
 		}
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		b = netjson.AppendString(b, k)
 		b = append(b, ':')
@@ -96,11 +106,72 @@ func EncodeRequest(fn invocation.Function, req *invocation.Request, now time.Tim
 	b = append(b, `"sys":{"MethodName":`...)
 	b = netjson.AppendString(b, fn.Name)
 	b = append(b, `,"UtcNow":`...)
-	b = netjson.AppendString(b, now.UTC().Format(utcNowLayout))
+	b = append(b, '"') // the time has nothing to escape
+	b = appendUTCNow(b, now)
+	b = append(b, '"')
 	b = append(b, `,"RandGuid":`...)
 	b = netjson.AppendString(b, randGUID)
 	b = append(b, `}}}`...)
 	return b, nil
+}
+
+// classifyMetadataKey reports whether the metadata key k, lowered
+// (strings.ToLower), ends in "trigger", is "sys" or is "retrycontext".
+func classifyMetadataKey(k string) (trigger, sys, retryContext bool) {
+	for i := 0; i < len(k); i++ {
+		if k[i] >= utf8.RuneSelf {
+			// Unicode lowering can make ASCII of other runes (the Kelvin
+			// sign is k): lower as the host does.
+			lk := strings.ToLower(k)
+			return strings.HasSuffix(lk, "trigger"), lk == "sys", lk == "retrycontext"
+		}
+	}
+	// ASCII: lowering only maps A-Z, which is what EqualFold folds.
+	trigger = len(k) >= len("trigger") && strings.EqualFold(k[len(k)-len("trigger"):], "trigger")
+	return trigger, strings.EqualFold(k, "sys"), strings.EqualFold(k, "retrycontext")
+}
+
+// appendUTCNow appends t in UTC as Format(utcNowLayout) writes it,
+// 2006-01-02T15:04:05.0000000Z (the fraction truncated to 7 digits).
+func appendUTCNow(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, utcNowLayout) // a sign or a fifth digit
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/100, 7)
+	return append(b, 'Z')
+}
+
+// appendDigits appends the n low decimal digits of x >= 0, zero-padded.
+func appendDigits(b []byte, x, n int) []byte {
+	var buf [8]byte
+	for i := n - 1; i >= 0; i-- {
+		buf[i] = byte('0' + x%10)
+		x /= 10
+	}
+	return append(b, buf[:n]...)
+}
+
+// appendBase64 appends the JSON string of data in standard base64 (its
+// alphabet has nothing to escape).
+func appendBase64(b, data []byte) []byte {
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, data)
+	return append(b, '"')
 }
 
 // isNone reports whether v is no value (the host's null).
@@ -119,9 +190,9 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 	case invocation.KindJSON:
 		return appendJSONValue(b, v.String), nil
 	case invocation.KindBytes, invocation.KindStream:
-		return netjson.AppendString(b, base64.StdEncoding.EncodeToString(v.Bytes)), nil
+		return appendBase64(b, v.Bytes), nil
 	case invocation.KindInt:
-		return netjson.AppendString(b, strconv.FormatInt(v.Int, 10)), nil
+		return appendQuotedInt(b, v.Int), nil
 	case invocation.KindDouble:
 		return netjson.AppendString(b, netjson.FormatDouble(v.Double)), nil
 	case invocation.KindHTTP:
@@ -132,7 +203,7 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 		return appendHTTP(b, h)
 	case invocation.KindCollectionString:
 		arr := []byte{'['}
-		for i, s := range v.Strings {
+		for i, s := range v.Strings() {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
@@ -141,16 +212,16 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindCollectionBytes:
 		arr := []byte{'['}
-		for i, x := range v.BytesList {
+		for i, x := range v.BytesList() {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
-			arr = netjson.AppendString(arr, base64.StdEncoding.EncodeToString(x))
+			arr = appendBase64(arr, x)
 		}
 		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindCollectionDouble:
 		arr := []byte{'['}
-		for i, x := range v.Doubles {
+		for i, x := range v.Doubles() {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
@@ -159,7 +230,7 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindCollectionInt:
 		arr := []byte{'['}
-		for i, x := range v.Ints {
+		for i, x := range v.Ints() {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
@@ -168,13 +239,13 @@ func appendValue(b []byte, v *invocation.Value) ([]byte, error) {
 		return netjson.AppendString(b, string(append(arr, ']'))), nil
 	case invocation.KindModelBinding:
 		var m invocation.ModelBinding
-		if len(v.Models) > 0 {
-			m = v.Models[0]
+		if len(v.Models()) > 0 {
+			m = v.Models()[0]
 		}
 		return appendModelBinding(b, m), nil
 	case invocation.KindCollectionModelBinding:
 		arr := []byte{'['}
-		for i, m := range v.Models {
+		for i, m := range v.Models() {
 			if i > 0 {
 				arr = append(arr, ',')
 			}
@@ -253,7 +324,7 @@ func appendModelBinding(b []byte, m invocation.ModelBinding) []byte {
 	b = append(b, `,"ContentType":`...)
 	b = netjson.AppendString(b, m.ContentType)
 	b = append(b, `,"Content":`...)
-	b = netjson.AppendString(b, base64.StdEncoding.EncodeToString(m.Content))
+	b = appendBase64(b, m.Content)
 	return append(b, '}')
 }
 
@@ -391,6 +462,14 @@ func headerValue(hs invocation.Fields, name string) string {
 // binaryContentType reports whether the host would send a body of this
 // content type base64-encoded: application/octet-stream or multipart/*.
 func binaryContentType(ct string) bool {
+	if isASCIIString(ct) {
+		// What follows, without mime's map of parameters: either way the
+		// media type is the trimmed, lowered text before any ';'.
+		mt, _, _ := strings.Cut(ct, ";")
+		mt = strings.TrimSpace(mt)
+		return strings.EqualFold(mt, "application/octet-stream") ||
+			len(mt) >= len("multipart/") && strings.EqualFold(mt[:len("multipart/")], "multipart/")
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
@@ -407,7 +486,7 @@ func appendBody(b []byte, body *invocation.Value, contentType string) ([]byte, e
 	case invocation.KindBytes, invocation.KindStream:
 		return appendBodyBytes(b, body.Bytes, contentType), nil
 	case invocation.KindInt:
-		return netjson.AppendString(b, strconv.FormatInt(body.Int, 10)), nil
+		return appendQuotedInt(b, body.Int), nil
 	case invocation.KindDouble:
 		return netjson.AppendString(b, netjson.FormatDouble(body.Double)), nil
 	default:
@@ -415,9 +494,16 @@ func appendBody(b []byte, body *invocation.Value, contentType string) ([]byte, e
 	}
 }
 
+// appendQuotedInt appends x's decimal text as a JSON string.
+func appendQuotedInt(b []byte, x int64) []byte {
+	b = append(b, '"')
+	b = strconv.AppendInt(b, x, 10)
+	return append(b, '"')
+}
+
 func appendBodyBytes(b, body []byte, contentType string) []byte {
 	if binaryContentType(contentType) || !utf8.Valid(body) {
-		return netjson.AppendString(b, base64.StdEncoding.EncodeToString(body))
+		return appendBase64(b, body)
 	}
 	// The host decodes text with BOM detection, which drops a UTF-8 BOM.
 	s := strings.TrimPrefix(string(body), "\ufeff")

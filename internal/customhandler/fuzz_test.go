@@ -122,9 +122,9 @@ func (in encodeInput) value() *invocation.Value {
 	k := in.Kind % 16
 	switch k {
 	case 12:
-		return &invocation.Value{Kind: invocation.KindModelBinding, Models: []invocation.ModelBinding{{Version: "1.0", Source: in.S, Content: in.B}}}
+		return &invocation.Value{Kind: invocation.KindModelBinding, List: &invocation.List{Models: []invocation.ModelBinding{{Version: "1.0", Source: in.S, Content: in.B}}}}
 	case 13:
-		return &invocation.Value{Kind: invocation.KindCollectionModelBinding, Models: []invocation.ModelBinding{{Source: in.S}, {Content: in.B}}}
+		return &invocation.Value{Kind: invocation.KindCollectionModelBinding, List: &invocation.List{Models: []invocation.ModelBinding{{Source: in.S}, {Content: in.B}}}}
 	case kindUnsupported:
 		return &invocation.Value{Kind: invocation.Kind(200), String: in.S}
 	case kindNil:
@@ -141,13 +141,13 @@ func (in encodeInput) value() *invocation.Value {
 	case invocation.KindDouble:
 		v.Double = in.X
 	case invocation.KindCollectionBytes:
-		v.BytesList = [][]byte{in.B, []byte(in.S)}
+		v.List = &invocation.List{Bytes: [][]byte{in.B, []byte(in.S)}}
 	case invocation.KindCollectionString:
-		v.Strings = []string{in.S, in.Method}
+		v.List = &invocation.List{Strings: []string{in.S, in.Method}}
 	case invocation.KindCollectionDouble:
-		v.Doubles = []float64{in.X, float64(in.N)}
+		v.List = &invocation.List{Doubles: []float64{in.X, float64(in.N)}}
 	case invocation.KindCollectionInt:
-		v.Ints = []int64{in.N, -in.N}
+		v.List = &invocation.List{Ints: []int64{in.N, -in.N}}
 	}
 	return v
 }

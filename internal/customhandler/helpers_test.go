@@ -174,20 +174,20 @@ func fmtValue(v *invocation.Value) string {
 		}
 		b.WriteString("}")
 	}
-	if len(v.BytesList) > 0 {
-		fmt.Fprintf(&b, " bytesList=%q", v.BytesList)
+	if len(v.BytesList()) > 0 {
+		fmt.Fprintf(&b, " bytesList=%q", v.BytesList())
 	}
-	if len(v.Strings) > 0 {
-		fmt.Fprintf(&b, " strings=%q", v.Strings)
+	if len(v.Strings()) > 0 {
+		fmt.Fprintf(&b, " strings=%q", v.Strings())
 	}
-	if len(v.Doubles) > 0 {
-		fmt.Fprintf(&b, " doubles=%v", v.Doubles)
+	if len(v.Doubles()) > 0 {
+		fmt.Fprintf(&b, " doubles=%v", v.Doubles())
 	}
-	if len(v.Ints) > 0 {
-		fmt.Fprintf(&b, " ints=%v", v.Ints)
+	if len(v.Ints()) > 0 {
+		fmt.Fprintf(&b, " ints=%v", v.Ints())
 	}
-	if len(v.Models) > 0 {
-		fmt.Fprintf(&b, " models=%+v", v.Models)
+	if len(v.Models()) > 0 {
+		fmt.Fprintf(&b, " models=%+v", v.Models())
 	}
 	return b.String()
 }

@@ -7,53 +7,148 @@ import (
 	"unicode/utf8"
 )
 
-// The decoder validates a guest's stdout once (json.Valid) and then walks the
-// valid text by hand: finding the end of a value in valid JSON needs no
-// grammar, and walking keeps the per-invocation cost to one validating scan
-// and a few small slices, where decoding every level into
-// map[string]json.RawMessage scanned each level again and allocated a map
-// per object (issue #16: this was an eighth of a command-mode worker's CPU).
-// Every helper below takes spans of text that json.Valid accepted.
+// The decoder validates a guest's stdout once (validJSON, which accepts what
+// json.Valid accepts) and then walks the valid text by hand: finding the end
+// of a value in valid JSON needs no grammar, and walking keeps the
+// per-invocation cost to one validating scan and a few small slices, where
+// decoding every level into map[string]json.RawMessage scanned each level
+// again and allocated a map per object (issue #16: this was an eighth of a
+// command-mode worker's CPU). Every helper below takes spans of text that
+// validJSON accepted.
 
-// member is one key of an object and the span of its value.
+// member is one key of an object and the span of its value. The key is
+// kept as its text between the quotes and only becomes a string where one
+// is needed (a header name, an error), so that walking an object allocates
+// nothing; a key with escapes or invalid UTF-8 is decoded once, into dec.
 type member struct {
-	key string
-	val []byte
+	lit     []byte // the key's text between the quotes
+	dec     string // the decoded key, when escaped
+	escaped bool   // lit has escapes or invalid UTF-8: the key is dec
+	val     []byte
 }
 
-// members returns the members of the valid object obj in text order,
-// duplicates included.
-func members(obj []byte) []member {
-	ms := make([]member, 0, 4)
+// key returns the member's key as encoding/json reads it.
+func (m *member) key() string {
+	if m.escaped {
+		return m.dec
+	}
+	return string(m.lit)
+}
+
+// is reports whether the member's key is exactly key.
+func (m *member) is(key string) bool {
+	if m.escaped {
+		return m.dec == key
+	}
+	return string(m.lit) == key
+}
+
+// isFold reports whether the member's key equals key without regard to
+// case (strings.EqualFold).
+func (m *member) isFold(key string) bool {
+	if m.escaped {
+		return strings.EqualFold(m.dec, key)
+	}
+	return equalFoldBytes(m.lit, key)
+}
+
+// compareKeys orders members by key as strings.Compare orders the keys.
+func compareKeys(a, b member) int {
+	if !a.escaped && !b.escaped {
+		return bytes.Compare(a.lit, b.lit)
+	}
+	return strings.Compare(a.key(), b.key())
+}
+
+// equalFoldBytes is strings.EqualFold(string(b), s) without converting b
+// when both are ASCII.
+func equalFoldBytes(b []byte, s string) bool {
+	if len(b) != len(s) {
+		// Unicode folding can pair runes of different lengths in UTF-8
+		// (K and the Kelvin sign); only ASCII pairs are settled by length.
+		if isASCII(b) && isASCIIString(s) {
+			return false
+		}
+		return strings.EqualFold(string(b), s)
+	}
+	for i := 0; i < len(b); i++ {
+		c, d := b[i], s[i]
+		if c >= utf8.RuneSelf || d >= utf8.RuneSelf {
+			return strings.EqualFold(string(b), s)
+		}
+		if c == d {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			// A later non-ASCII rune cannot make up for an ASCII
+			// mismatch: folding pairs runes one by one.
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// members appends the members of the valid object obj to dst in text
+// order, duplicates included. Callers pass a small array's slice as dst so
+// that an ordinary object costs no allocation.
+func members(dst []member, obj []byte) []member {
 	i := skipSpace(obj, 1)
 	for obj[i] != '}' {
 		end := valueEnd(obj, i)
-		key := unquote(obj[i:end])
+		m := member{lit: obj[i+1 : end-1]}
+		if bytes.IndexByte(m.lit, '\\') >= 0 || !utf8.Valid(m.lit) {
+			m.escaped = true
+			m.dec = unquote(obj[i:end])
+		}
 		i = skipSpace(obj, end) // at ':'
 		i = skipSpace(obj, i+1) // at the value
 		end = valueEnd(obj, i)
-		ms = append(ms, member{key: key, val: obj[i:end]})
+		m.val = obj[i:end]
+		dst = append(dst, m)
 		i = skipSpace(obj, end)
 		if obj[i] == ',' {
 			i = skipSpace(obj, i+1)
 		}
 	}
-	return ms
+	return dst
 }
 
-// elements returns the spans of the elements of the valid array arr.
-func elements(arr []byte) [][]byte {
-	es := make([][]byte, 0, 4)
+// elements appends the spans of the elements of the valid array arr to dst.
+func elements(dst [][]byte, arr []byte) [][]byte {
 	i := skipSpace(arr, 1)
 	for arr[i] != ']' {
 		end := valueEnd(arr, i)
-		es = append(es, arr[i:end])
+		dst = append(dst, arr[i:end])
 		i = skipSpace(arr, end)
 		if arr[i] == ',' {
 			i = skipSpace(arr, i+1)
 		}
 	}
-	return es
+	return dst
 }
 
 // lookup finds key among ms as the host binds properties: the exact key
@@ -61,12 +156,12 @@ func elements(arr []byte) [][]byte {
 // wins, as when a JSON object with repeated keys is read into a map.
 func lookup(ms []member, key string) ([]byte, bool) {
 	for i := len(ms) - 1; i >= 0; i-- {
-		if ms[i].key == key {
+		if ms[i].is(key) {
 			return ms[i].val, true
 		}
 	}
 	for i := len(ms) - 1; i >= 0; i-- {
-		if strings.EqualFold(ms[i].key, key) {
+		if ms[i].isFold(key) {
 			return ms[i].val, true
 		}
 	}
@@ -76,13 +171,12 @@ func lookup(ms []member, key string) ([]byte, bool) {
 // lookupExact finds key among ms by exact match (the last of several).
 func lookupExact(ms []member, key string) ([]byte, bool) {
 	for i := len(ms) - 1; i >= 0; i-- {
-		if ms[i].key == key {
+		if ms[i].is(key) {
 			return ms[i].val, true
 		}
 	}
 	return nil, false
 }
-
 func skipSpace(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
@@ -150,4 +244,20 @@ func unquote(lit []byte) string {
 	var s string
 	_ = json.Unmarshal(lit, &s) // valid: cannot fail
 	return s
+}
+
+// compactValid returns the compact form of a span of valid JSON text: the
+// text without the whitespace between tokens, as json.Compact writes it.
+func compactValid(v []byte) string {
+	for i := 0; i < len(v); {
+		switch v[i] {
+		case ' ', '\t', '\r', '\n':
+			return string(appendStripped(make([]byte, 0, len(v)), v))
+		case '"':
+			i = stringEnd(v, i)
+		default:
+			i++
+		}
+	}
+	return string(v) // nothing to strip
 }

@@ -1,8 +1,7 @@
 package customhandler
 
 import (
-	"bytes"
-	"encoding/json"
+	"slices"
 
 	"github.com/wasmworker/wasmworker/internal/netjson"
 )
@@ -15,27 +14,41 @@ import (
 // appendDoubleEncoded appends a JSON string whose content is the JSON
 // encoding of s: the host's encoding of a string value.
 func appendDoubleEncoded(b []byte, s string) []byte {
-	inner := netjson.AppendString(make([]byte, 0, len(s)+8), s)
-	return netjson.AppendString(b, string(inner))
-}
-
-// compactJSON returns the compact form of valid JSON text, or ok=false.
-func compactJSON(text string) (string, bool) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(text)); err != nil {
-		return "", false
+	b = append(b, '"')
+	start := len(b)
+	b = netjson.AppendString(b, s)
+	// AppendString writes nothing it would escape again but quotes and
+	// backslashes (its escapes are ASCII, what it keeps is kept again), so
+	// encoding the inner literal once more only puts a backslash before
+	// each of those: do that in place, from the end.
+	n := 0
+	for _, c := range b[start:] {
+		if c == '"' || c == '\\' {
+			n++
+		}
 	}
-	return buf.String(), true
+	end := len(b)
+	b = slices.Grow(b, n)[:end+n]
+	w := len(b)
+	for r := end - 1; r >= start; r-- {
+		c := b[r]
+		w--
+		b[w] = c
+		if c == '"' || c == '\\' {
+			w--
+			b[w] = '\\'
+		}
+	}
+	return append(b, '"')
 }
 
 // appendCompact appends the compact form of text to b, or reports that
 // text is not valid JSON (b's first len(b) bytes are kept either way).
 func appendCompact(b []byte, text string) ([]byte, bool) {
-	buf := bytes.NewBuffer(b)
-	if err := json.Compact(buf, []byte(text)); err != nil {
+	if !validJSON(text) {
 		return b, false
 	}
-	return buf.Bytes(), true
+	return appendStripped(b, text), true
 }
 
 // jsonKind returns the first significant byte of compact JSON text.

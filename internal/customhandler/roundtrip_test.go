@@ -61,7 +61,7 @@ func TestRoundTrip(t *testing.T) {
 		{"json bool", js(`true`), false, js(`true`)},
 		{"json array", js(`["a","b"]`), false, js(`["a","b"]`)},
 		{"int", &invocation.Value{Kind: invocation.KindInt, Int: 12}, false, js(`12`)},
-		{"collection_string", &invocation.Value{Kind: invocation.KindCollectionString, Strings: []string{"a", "b"}}, false, js(`["a","b"]`)},
+		{"collection_string", &invocation.Value{Kind: invocation.KindCollectionString, List: &invocation.List{Strings: []string{"a", "b"}}}, false, js(`["a","b"]`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,218 @@
+package customhandler
+
+// validJSON reports whether data is one JSON value, with optional
+// whitespace around it, exactly as encoding/json.Valid does: RFC 8259
+// grammar, any byte but a control character inside strings (invalid UTF-8
+// included), and at most maxNestingDepth nested arrays and objects. It
+// scans several times faster than json.Valid's state machine, which was
+// most of the cost of decoding a small response and of encoding a JSON
+// metadata value (FuzzValidJSON checks it against json.Valid).
+func validJSON[T string | []byte](data T) bool {
+	i, ok := validValue(data, skipWS(data, 0), 0)
+	return ok && skipWS(data, i) == len(data)
+}
+
+// maxNestingDepth is encoding/json's limit on nested arrays and objects.
+const maxNestingDepth = 10000
+
+func skipWS[T string | []byte](b T, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// validValue checks the value that starts at b[i] inside depth open
+// arrays and objects, and returns the index just after it.
+func validValue[T string | []byte](b T, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	var ok bool
+	switch c := b[i]; {
+	case c == '{':
+		if depth++; depth > maxNestingDepth {
+			return i, false
+		}
+		if i = skipWS(b, i+1); i < len(b) && b[i] == '}' {
+			return i + 1, true
+		}
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			if i, ok = validString(b, i); !ok {
+				return i, false
+			}
+			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+				return i, false
+			}
+			if i, ok = validValue(b, skipWS(b, i+1), depth); !ok {
+				return i, false
+			}
+			if i = skipWS(b, i); i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipWS(b, i+1)
+			case '}':
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == '[':
+		if depth++; depth > maxNestingDepth {
+			return i, false
+		}
+		if i = skipWS(b, i+1); i < len(b) && b[i] == ']' {
+			return i + 1, true
+		}
+		for {
+			if i, ok = validValue(b, i, depth); !ok {
+				return i, false
+			}
+			if i = skipWS(b, i); i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipWS(b, i+1)
+			case ']':
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == '"':
+		return validString(b, i)
+	case c == '-' || '0' <= c && c <= '9':
+		return validNumber(b, i)
+	case c == 't':
+		return validLiteral(b, i, "true")
+	case c == 'f':
+		return validLiteral(b, i, "false")
+	case c == 'n':
+		return validLiteral(b, i, "null")
+	default:
+		return i, false
+	}
+}
+
+// validString checks the string literal that starts at b[i] (a quote).
+func validString[T string | []byte](b T, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i++; i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i < 5 {
+					return i, false
+				}
+				for j := i + 1; j < i+5; j++ {
+					if !isHex(b[j]) {
+						return j, false
+					}
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		case c < 0x20:
+			return i, false
+		}
+	}
+	return i, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// validNumber checks the number that starts at b[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber[T string | []byte](b T, i int) (int, bool) {
+	if b[i] == '-' {
+		if i++; i >= len(b) {
+			return i, false
+		}
+	}
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case '1' <= c && c <= '9':
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		if i++; i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	return i, true
+}
+
+// validLiteral checks that lit (true, false or null) starts at b[i].
+func validLiteral[T string | []byte](b T, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) {
+		return len(b), false
+	}
+	for j := 0; j < len(lit); j++ {
+		if b[i+j] != lit[j] {
+			return i + j, false
+		}
+	}
+	return i + len(lit), true
+}
+
+// appendStripped appends valid JSON text to dst without the whitespace
+// between its tokens: what json.Compact writes for it.
+func appendStripped[T string | []byte](dst []byte, v T) []byte {
+	start := 0
+	for i := 0; i < len(v); {
+		switch v[i] {
+		case ' ', '\t', '\r', '\n':
+			dst = append(dst, v[start:i]...)
+			i = skipWS(v, i)
+			start = i
+		case '"':
+			for i++; v[i] != '"'; i++ {
+				if v[i] == '\\' {
+					i++
+				}
+			}
+			i++
+		default:
+			i++
+		}
+	}
+	return append(dst, v[start:]...)
+}
