@@ -73,20 +73,20 @@ func item(v *invocation.Value, i int) (value, int32) {
 	}
 	switch v.Kind {
 	case invocation.KindCollectionBytes:
-		if i < len(v.BytesList) {
-			return value{typ: TypeBytes, b: v.BytesList[i]}, 0
+		if l := v.BytesList(); i < len(l) {
+			return value{typ: TypeBytes, b: l[i]}, 0
 		}
 	case invocation.KindCollectionString:
-		if i < len(v.Strings) {
-			return str(TypeString, v.Strings[i]), 0
+		if l := v.Strings(); i < len(l) {
+			return str(TypeString, l[i]), 0
 		}
 	case invocation.KindCollectionDouble:
-		if i < len(v.Doubles) {
-			return value{typ: TypeDouble, n: math.Float64bits(v.Doubles[i])}, 0
+		if l := v.Doubles(); i < len(l) {
+			return value{typ: TypeDouble, n: math.Float64bits(l[i])}, 0
 		}
 	case invocation.KindCollectionInt:
-		if i < len(v.Ints) {
-			return value{typ: TypeInt, n: uint64(v.Ints[i])}, 0
+		if l := v.Ints(); i < len(l) {
+			return value{typ: TypeInt, n: uint64(l[i])}, 0
 		}
 	default:
 		return value{}, ErrBadType

@@ -78,27 +78,77 @@ type Value struct {
 	Request  *HTTPRequest  // KindHTTP in a request
 	Response *HTTPResponse // KindHTTP in a result
 
-	BytesList [][]byte  // KindCollectionBytes
-	Strings   []string  // KindCollectionString
-	Doubles   []float64 // KindCollectionDouble
-	Ints      []int64   // KindCollectionInt
+	// List holds the elements of the collection kinds and of model
+	// bindings; nil for the other kinds. It is behind a pointer so that a
+	// Value, made for every binding of every invocation, stays small (96
+	// bytes instead of 208).
+	List *List
+}
 
-	Models []ModelBinding // KindModelBinding (one element), KindCollectionModelBinding
+// List is the elements of a collection or model-binding Value: the field
+// its Kind names is set.
+type List struct {
+	Bytes   [][]byte       // KindCollectionBytes
+	Strings []string       // KindCollectionString
+	Doubles []float64      // KindCollectionDouble
+	Ints    []int64        // KindCollectionInt
+	Models  []ModelBinding // KindModelBinding (one element), KindCollectionModelBinding
+}
+
+// BytesList returns the elements of a KindCollectionBytes value.
+func (v *Value) BytesList() [][]byte {
+	if v.List == nil {
+		return nil
+	}
+	return v.List.Bytes
+}
+
+// Strings returns the elements of a KindCollectionString value.
+func (v *Value) Strings() []string {
+	if v.List == nil {
+		return nil
+	}
+	return v.List.Strings
+}
+
+// Doubles returns the elements of a KindCollectionDouble value.
+func (v *Value) Doubles() []float64 {
+	if v.List == nil {
+		return nil
+	}
+	return v.List.Doubles
+}
+
+// Ints returns the elements of a KindCollectionInt value.
+func (v *Value) Ints() []int64 {
+	if v.List == nil {
+		return nil
+	}
+	return v.List.Ints
+}
+
+// Models returns the model bindings of a KindModelBinding or
+// KindCollectionModelBinding value.
+func (v *Value) Models() []ModelBinding {
+	if v.List == nil {
+		return nil
+	}
+	return v.List.Models
 }
 
 // Len is the element count of a collection value, 0 for other kinds.
 func (v *Value) Len() int {
 	switch v.Kind {
 	case KindCollectionBytes:
-		return len(v.BytesList)
+		return len(v.BytesList())
 	case KindCollectionString:
-		return len(v.Strings)
+		return len(v.Strings())
 	case KindCollectionDouble:
-		return len(v.Doubles)
+		return len(v.Doubles())
 	case KindCollectionInt:
-		return len(v.Ints)
+		return len(v.Ints())
 	case KindCollectionModelBinding:
-		return len(v.Models)
+		return len(v.Models())
 	}
 	return 0
 }

@@ -87,21 +87,22 @@ func fill(v *invocation.Value, td *rpc.TypedData) {
 	case *rpc.TypedData_Http:
 		v.Kind, v.Request = invocation.KindHTTP, HTTPRequest(d.Http)
 	case *rpc.TypedData_CollectionBytes:
-		v.Kind, v.BytesList = invocation.KindCollectionBytes, d.CollectionBytes.GetBytes()
+		v.Kind, v.List = invocation.KindCollectionBytes, &invocation.List{Bytes: d.CollectionBytes.GetBytes()}
 	case *rpc.TypedData_CollectionString:
-		v.Kind, v.Strings = invocation.KindCollectionString, d.CollectionString.GetString_()
+		v.Kind, v.List = invocation.KindCollectionString, &invocation.List{Strings: d.CollectionString.GetString_()}
 	case *rpc.TypedData_CollectionDouble:
-		v.Kind, v.Doubles = invocation.KindCollectionDouble, d.CollectionDouble.GetDouble()
+		v.Kind, v.List = invocation.KindCollectionDouble, &invocation.List{Doubles: d.CollectionDouble.GetDouble()}
 	case *rpc.TypedData_CollectionSint64:
-		v.Kind, v.Ints = invocation.KindCollectionInt, d.CollectionSint64.GetSint64()
+		v.Kind, v.List = invocation.KindCollectionInt, &invocation.List{Ints: d.CollectionSint64.GetSint64()}
 	case *rpc.TypedData_ModelBindingData:
-		v.Kind, v.Models = invocation.KindModelBinding, []invocation.ModelBinding{model(d.ModelBindingData)}
+		v.Kind, v.List = invocation.KindModelBinding, &invocation.List{Models: []invocation.ModelBinding{model(d.ModelBindingData)}}
 	case *rpc.TypedData_CollectionModelBindingData:
 		ms := d.CollectionModelBindingData.GetModelBindingData()
-		v.Kind, v.Models = invocation.KindCollectionModelBinding, make([]invocation.ModelBinding, len(ms))
+		models := make([]invocation.ModelBinding, len(ms))
 		for i, m := range ms {
-			v.Models[i] = model(m)
+			models[i] = model(m)
 		}
+		v.Kind, v.List = invocation.KindCollectionModelBinding, &invocation.List{Models: models}
 	default:
 		v.Kind = invocation.KindNone
 	}
@@ -201,13 +202,13 @@ func TypedData(v *invocation.Value) *rpc.TypedData {
 			return &rpc.TypedData{Data: &rpc.TypedData_Http{Http: HTTPResponse(v.Response)}}
 		}
 	case invocation.KindCollectionBytes:
-		return &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: v.BytesList}}}
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: v.BytesList()}}}
 	case invocation.KindCollectionString:
-		return &rpc.TypedData{Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: texts(v.Strings)}}}
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionString{CollectionString: &rpc.CollectionString{String_: texts(v.Strings())}}}
 	case invocation.KindCollectionDouble:
-		return &rpc.TypedData{Data: &rpc.TypedData_CollectionDouble{CollectionDouble: &rpc.CollectionDouble{Double: v.Doubles}}}
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionDouble{CollectionDouble: &rpc.CollectionDouble{Double: v.Doubles()}}}
 	case invocation.KindCollectionInt:
-		return &rpc.TypedData{Data: &rpc.TypedData_CollectionSint64{CollectionSint64: &rpc.CollectionSInt64{Sint64: v.Ints}}}
+		return &rpc.TypedData{Data: &rpc.TypedData_CollectionSint64{CollectionSint64: &rpc.CollectionSInt64{Sint64: v.Ints()}}}
 	}
 	return &rpc.TypedData{}
 }

@@ -98,7 +98,7 @@ func TestOutputs(t *testing.T) {
 			Cookies: []invocation.Cookie{{Name: "c", Value: "v", Domain: &domain, Secure: &yes, MaxAge: &age, Expires: exp, SameSite: invocation.SameSiteStrict}},
 		}}},
 		{Name: "q", Value: invocation.StringValue("msg")},
-		{Name: "n", Value: &invocation.Value{Kind: invocation.KindCollectionInt, Ints: []int64{1, 2}}},
+		{Name: "n", Value: &invocation.Value{Kind: invocation.KindCollectionInt, List: &invocation.List{Ints: []int64{1, 2}}}},
 	})
 	if len(outs) != 3 {
 		t.Fatalf("%d outputs", len(outs))
