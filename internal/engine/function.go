@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -222,9 +223,19 @@ type commandExecutor struct {
 	env map[string]string
 }
 
+// stdinBufs holds buffers for the request JSON of command runs: the guest
+// reads it during the run, and nothing refers to it once the run returns.
+var stdinBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledStdin is the largest stdin buffer kept for reuse; a larger
+// request's buffer is left to the collector.
+const maxPooledStdin = 64 << 10
+
 func (x *commandExecutor) invoke(ctx context.Context, lv *liveModule, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
-	stdin, err := customhandler.EncodeRequest(x.fn, req, time.Now().UTC(), uuid.NewString())
+	buf := stdinBufs.Get().(*[]byte)
+	stdin, err := customhandler.AppendRequest((*buf)[:0], x.fn, req, time.Now().UTC(), uuid.NewString())
 	if err != nil {
+		stdinBufs.Put(buf)
 		return nil, &RunError{Kind: InvalidInput, Path: x.mod.path, Detail: err.Error()}
 	}
 	out, err := x.mod.runCommand(ctx, lv, CommandInput{
@@ -232,6 +243,10 @@ func (x *commandExecutor) invoke(ctx context.Context, lv *liveModule, req *invoc
 		Env:    x.env,
 		Stderr: func(line string) { logf(invocation.Log{Level: invocation.LevelInformation, Message: line}) },
 	})
+	if cap(stdin) <= maxPooledStdin {
+		*buf = stdin[:0]
+		stdinBufs.Put(buf)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func instantiateGuard(ctx context.Context, rt wazero.Runtime) error {
 		WithGoFunction(api.GoFunc(yieldFunc), nil, nil).
 		Export(guardFunc).
 		NewFunctionBuilder().
-		WithGoFunction(api.GoFunc(func(ctx context.Context, _ []uint64) { reset.Touch(ctx) }), nil, nil).
+		WithGoFunction(api.GoFunc(markRun), nil, nil).
 		Export(markFunc).
 		Instantiate(ctx)
 	return err
@@ -150,6 +150,19 @@ func yieldFunc(ctx context.Context, _ []uint64) {
 	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
 		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
 	}
+	if c := runningInstance(ctx); c != nil && c.stopped != nil { // a command over a stdio limit
+		panic(sys.NewExitError(sys.ExitCodeContextCanceled))
+	}
+}
+
+// markRun is the mark import: the run of ctx changed state a reset does
+// not restore.
+func markRun(ctx context.Context, _ []uint64) {
+	if c := runningInstance(ctx); c != nil {
+		c.run.Mark()
+		return
+	}
+	reset.Touch(ctx) // an isolated ABI instance (abi.Pool)
 }
 
 // awaitDeadline waits (briefly) for ctx to end when its deadline has passed

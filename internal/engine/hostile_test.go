@@ -53,6 +53,7 @@ type hostileCase struct {
 	stdin   []byte
 	timeout time.Duration
 	within  time.Duration // when set, the run must end this soon after timeout
+	before  time.Duration // when set, the run must end this soon: something other than its deadline stops it
 	loadErr string
 	kind    FailureKind
 	want    []string
@@ -98,6 +99,13 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "100 MB of output", path: guest("probe"), args: []string{"probe", "bigout", "100"},
 			kind: StdoutLimit, want: []string{"stdout limit of 16 MiB (16777216 bytes) exceeded"}},
 		{name: "log flood", path: guest("flood"), args: []string{"flood", "stderr", "200000"},
+			kind: LogLimit, want: []string{"log limit of 1 MiB (1048576 bytes of stderr) per invocation exceeded"}},
+		// Guests that go on writing after the limit: only the limit's stop
+		// (cmdInstance.stopped, read by the guard) ends them before the
+		// deadline.
+		{name: "stdout written forever", path: func(t *testing.T) string { return watPath(t, dir, "stdoutloop") }, timeout: 2 * time.Minute, before: time.Minute,
+			kind: StdoutLimit, want: []string{"stdout limit of 16 MiB (16777216 bytes) exceeded"}},
+		{name: "stderr written forever", path: func(t *testing.T) string { return watPath(t, dir, "stderrloop") }, timeout: 2 * time.Minute, before: time.Minute,
 			kind: LogLimit, want: []string{"log limit of 1 MiB (1048576 bytes of stderr) per invocation exceeded"}},
 		{name: "invalid UTF-8 on stdout", path: guest("probe"), args: []string{"probe", "utf8"},
 			check: func(t *testing.T, out *CommandOutput, err error) {
@@ -255,6 +263,9 @@ func (c hostileCase) run(t *testing.T, path string) {
 	}
 	start := time.Now()
 	out, err := m.RunCommand(ctx, CommandInput{Args: c.args, Stdin: c.stdin})
+	if took := time.Since(start); c.before > 0 && took > c.before {
+		t.Errorf("the run took %v: its limit did not stop it within %v", took, c.before)
+	}
 	if took := time.Since(start); c.within > 0 {
 		if took > c.timeout+c.within {
 			t.Errorf("the run took %v: more than %v after its deadline of %v", took, c.within, c.timeout)

@@ -57,19 +57,60 @@ type cmdInstance struct {
 	stdin  bytes.Reader
 	stdout stdoutBuffer
 	stderr stderrLines
-	ctx    context.Context // of the run, for sleep
+	rctx   runContext  // of the current run; its Context is nil between runs
+	stop   func(error) // c.stopRun, made once
+	// stopped is why the run was stopped from inside (a stdio limit), nil
+	// while it may go on. Only the guest's goroutine sets and reads it.
+	stopped error
+}
+
+// runKey is the context key of the running cmdInstance.
+type runKey struct{}
+
+// runContext is the context of one run of a cmdInstance: the invocation's,
+// carrying the instance. It is kept in the instance and set up anew for
+// each run, so that a run allocates no context of its own; a stdio limit
+// stops the run through cmdInstance.stopped, which the guard (yieldFunc)
+// and sleep read, instead of through a cancellable child context.
+type runContext struct {
+	context.Context
+	c *cmdInstance
+}
+
+// Value returns the instance for runKey, else what the invocation's
+// context holds.
+func (r *runContext) Value(key any) any {
+	if key == (runKey{}) {
+		return r.c
+	}
+	return r.Context.Value(key)
+}
+
+// runningInstance returns the cmdInstance whose run ctx is the context of,
+// or nil.
+func runningInstance(ctx context.Context) *cmdInstance {
+	c, _ := ctx.Value(runKey{}).(*cmdInstance)
+	return c
+}
+
+// stopRun stops the run with cause (the first cause wins): the guest is
+// stopped at its next guard call, and a sleep returns at once.
+func (c *cmdInstance) stopRun(cause error) {
+	if c.stopped == nil {
+		c.stopped = cause
+	}
 }
 
 // sleep is the guest's WASI sleep (poll_oneoff on a clock): real time, but
 // it returns early when the run's context ends, so that a guest blocked in
 // a long sleep is stopped as promptly as one spinning in a loop.
 func (c *cmdInstance) sleep(ns int64) {
-	if ns <= 0 {
+	if ns <= 0 || c.stopped != nil {
 		return
 	}
 	var done <-chan struct{}
-	if c.ctx != nil {
-		done = c.ctx.Done()
+	if c.rctx.Context != nil {
+		done = c.rctx.Done()
 	}
 	t := time.NewTimer(time.Duration(ns))
 	defer t.Stop()

@@ -216,9 +216,6 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 		}
 		return nil, re
 	}
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-
 	// An instance reset after an earlier run (reuse.go), or a new one. Its
 	// linear memory has a mapping of its own, held while the guest may
 	// run: closing the instance gives it back to the system (or, when
@@ -238,11 +235,13 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	fresh := c == nil
 	if fresh {
 		c = &cmdInstance{env: in.Env, mem: linmem.New()} // held once, for the instantiation
+		c.stop = c.stopRun
 	}
 	c.stdin.Reset(in.Stdin)
-	c.stdout = stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: cancel}
-	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: cancel}
-	c.ctx = runCtx
+	c.stdout = stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: c.stop}
+	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: c.stop}
+	c.rctx = runContext{Context: ctx, c: c}
+	c.stopped = nil
 	c.run.Clear()
 	keep := false
 	defer func() {
@@ -251,7 +250,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 				Detail: fmt.Sprintf("panic: %v\n%s", r, firstLines(string(debug.Stack()), 12))}
 			out, keep = nil, false
 		}
-		c.ctx = nil
+		c.rctx = runContext{}
 		c.mem.Release() // the guest no longer runs
 		m.endRun(lv, c, keep)
 	}()
@@ -269,7 +268,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 		for _, k := range slices.Sorted(maps.Keys(in.Env)) {
 			cfg = cfg.WithEnv(k, in.Env[k])
 		}
-		mod, err := lv.rt.InstantiateModule(c.mem.Context(runCtx), lv.cm, cfg)
+		mod, err := lv.rt.InstantiateModule(c.mem.Context(&c.rctx), lv.cm, cfg)
 		if err != nil {
 			re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
 			if m.closed.Load() {
@@ -296,10 +295,10 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 			}
 		}
 	}
-	_, callErr := c.start.Call(reset.WithRun(runCtx, &c.run))
+	_, callErr := c.start.Call(&c.rctx)
 	c.stderr.finish()
 	tail := c.stderr.lastLines()
-	if re := m.classify(ctx, runCtx, callErr, c.mod, tail, c.stderr.lostHeadline()); re != nil {
+	if re := m.classify(ctx, c.stopped, callErr, c.mod, tail, c.stderr.lostHeadline()); re != nil {
 		re.Stdout = c.stdout.buf
 		return nil, re
 	}
@@ -324,12 +323,12 @@ func (m *Module) endRun(lv *liveModule, c *cmdInstance, keep bool) {
 
 // classify turns the result of _start into a *RunError, or nil on success.
 // headline is the guest's fatal error line when it is no longer in tail.
-func (m *Module) classify(ctx, runCtx context.Context, err error, mod api.Module, tail []string, headline string) *RunError {
+func (m *Module) classify(ctx context.Context, stopped, err error, mod api.Module, tail []string, headline string) *RunError {
 	lines := tail
 	if headline != "" {
 		lines = append([]string{headline}, tail...)
 	}
-	re := m.classifyErr(ctx, runCtx, err, mod, lines)
+	re := m.classifyErr(ctx, stopped, err, mod, lines)
 	if re == nil {
 		return nil
 	}
@@ -344,15 +343,15 @@ func (m *Module) classify(ctx, runCtx context.Context, err error, mod api.Module
 	return re
 }
 
-func (m *Module) classifyErr(ctx, runCtx context.Context, err error, mod api.Module, tail []string) *RunError {
+func (m *Module) classifyErr(ctx context.Context, stopped, err error, mod api.Module, tail []string) *RunError {
 	var limErr *stdoutLimitError
-	if errors.As(context.Cause(runCtx), &limErr) {
+	if errors.As(stopped, &limErr) {
 		// Even if the guest ended normally after its write failed.
 		return &RunError{Kind: StdoutLimit, Path: m.path, Limit: limErr.limit,
 			Detail: "the output was cut at the limit"}
 	}
 	var logErr *logLimitError
-	if errors.As(context.Cause(runCtx), &logErr) {
+	if errors.As(stopped, &logErr) {
 		return &RunError{Kind: LogLimit, Path: m.path, Limit: logErr.limit,
 			Detail: "the logs up to the limit were forwarded"}
 	}

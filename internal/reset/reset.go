@@ -123,9 +123,12 @@ func WithRun(ctx context.Context, r *Run) context.Context {
 // engine's mark import calls it.
 func Touch(ctx context.Context) {
 	if r, ok := ctx.Value(runKey{}).(*Run); ok {
-		r.touched = true
+		r.Mark()
 	}
 }
+
+// Mark marks r: the run changed state that Restore does not restore.
+func (r *Run) Mark() { r.touched = true }
 
 // Touched reports whether the run was marked since the last Clear.
 func (r *Run) Touched() bool { return r.touched }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -28,8 +30,24 @@ var (
 type running struct {
 	requestID string
 	req       *rpc.InvocationRequest
-	cancel    context.CancelCauseFunc
-	once      sync.Once // guards the single InvocationResponse
+	stop      context.CancelFunc    // ends the invocation's context
+	cause     atomic.Pointer[error] // why it was cancelled (the first cause given)
+	once      sync.Once             // guards the single InvocationResponse
+}
+
+// cancel stops the invocation. Its context ends as context.Canceled; cause
+// is added to its failure (the first cause given wins).
+func (inv *running) cancel(cause error) {
+	inv.cause.CompareAndSwap(nil, &cause)
+	inv.stop()
+}
+
+// why returns the cause the invocation was cancelled with, or nil.
+func (inv *running) why() error {
+	if p := inv.cause.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // startInvocation registers the invocation (so that a cancel arriving right
@@ -37,6 +55,7 @@ type running struct {
 // exactly one InvocationResponse.
 func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	id := req.GetInvocationId()
+	d := w.deadline() // not under invMu: it takes w.mu
 	w.invMu.Lock()
 	switch {
 	case w.draining:
@@ -48,16 +67,16 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 		w.respond(requestID, failedResponse(req, fmt.Sprintf("%v %q: an invocation with this id is already running", errDuplicateID, id), "DuplicateInvocation", false))
 		return
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	inv := &running{requestID: requestID, req: req, cancel: cancel}
+	ctx, stop := w.invocationContext(d)
+	inv := &running{requestID: requestID, req: req, stop: stop}
 	w.inflight[id] = inv
 	w.invWG.Add(1)
 	w.invMu.Unlock()
 
 	w.runner.run(func() {
 		defer w.invWG.Done()
-		resp := w.invoke(ctx, req)
-		cancel(nil)
+		resp := w.invoke(ctx, inv)
+		stop()
 		w.finish(inv, resp)
 	})
 }
@@ -111,8 +130,21 @@ func (d deadlineError) Error() string {
 	return fmt.Sprintf("the invocation ran past its deadline of %v (the app's functionTimeout, less a margin so that the host's own timeout, which restarts the worker, does not fire first)", time.Duration(d))
 }
 
+// invocationContext returns the context of one invocation: it ends after
+// d (Worker.deadline; 0 for none), its cause a deadlineError, or when stop
+// is called. It is one context, not a chain of a cancellable one
+// and a deadline: each level of a chain costs allocations on every
+// invocation, and the cause of a cancel is kept in running instead.
+func (w *Worker) invocationContext(d time.Duration) (ctx context.Context, stop context.CancelFunc) {
+	if d > 0 && !w.opts.EchoForBenchmarks {
+		return context.WithDeadlineCause(context.Background(), time.Now().Add(d), deadlineError(d))
+	}
+	return context.WithCancel(context.Background())
+}
+
 // invoke runs one invocation and builds its response. It never panics.
-func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *rpc.InvocationResponse) {
+func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.InvocationResponse) {
+	req := inv.req
 	defer func() {
 		if p := recover(); p != nil {
 			w.log.Error("panic while invoking", "invocationId", req.GetInvocationId(), "panic", p)
@@ -131,24 +163,15 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 		return echoResponse(fn.meta, req)
 	}
 
-	if d := w.deadline(); d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineError(d))
-		defer cancel()
-	}
-
 	id := req.GetInvocationId()
 	select {
-	case w.runSem <- struct{}{}:
-		defer func() { <-w.runSem }()
-	case <-ctx.Done():
-		kind := engine.DeadlineExceeded
-		if errors.Is(ctx.Err(), context.Canceled) {
-			kind = engine.Canceled
+	case w.runSem <- struct{}{}: // a free slot: ctx.Done, which allocates, is not needed
+	default:
+		if resp := w.awaitSlot(ctx, inv, fn.name); resp != nil {
+			return resp
 		}
-		return failureResponse(req, fn.name, kind, fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
-			cap(w.runSem), context.Cause(ctx)))
 	}
+	defer func() { <-w.runSem }()
 	start := time.Now()
 	res, err := fn.run.Invoke(ctx, rpcconv.Request(req), func(l invocation.Log) {
 		w.userLog(id, rpcconv.Level(l.Level), l.Message)
@@ -159,7 +182,11 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 		if errors.As(err, &re) {
 			kind = re.Kind
 		}
-		return failureResponse(req, fn.name, kind, err.Error())
+		msg := err.Error()
+		if kind == engine.Canceled {
+			msg = withCause(msg, inv.why())
+		}
+		return failureResponse(req, fn.name, kind, msg)
 	}
 	if res.ReturnIgnored {
 		fn.warnReturn.Do(func() {
@@ -167,13 +194,41 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 				"add an output binding named \"$return\" to use it (said once per function load)", fn.name))
 		})
 	}
-	w.log.Debug("invocation done", "function", fn.name, "invocationId", id, "took", time.Since(start))
+	if w.log.Enabled(ctx, slog.LevelDebug) { // its arguments would be allocated on every invocation
+		w.log.Debug("invocation done", "function", fn.name, "invocationId", id, "took", time.Since(start))
+	}
 	return &rpc.InvocationResponse{
 		InvocationId: id,
 		OutputData:   rpcconv.Outputs(res.Outputs),
 		ReturnValue:  rpcconv.Return(res.Return),
 		Result:       success(),
 	}
+}
+
+// awaitSlot waits for one of the worker's guest slots (runSem) and returns
+// nil once it holds one, or the invocation's failure when its context ends
+// first.
+func (w *Worker) awaitSlot(ctx context.Context, inv *running, name string) *rpc.InvocationResponse {
+	select {
+	case w.runSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		kind := engine.DeadlineExceeded
+		if errors.Is(ctx.Err(), context.Canceled) {
+			kind = engine.Canceled
+		}
+		return failureResponse(inv.req, name, kind, withCause(fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
+			cap(w.runSem), context.Cause(ctx)), inv.why()))
+	}
+}
+
+// withCause adds why an invocation was cancelled (running.cause) to the
+// message of its failure.
+func withCause(msg string, cause error) string {
+	if cause == nil {
+		return msg
+	}
+	return msg + "; " + cause.Error()
 }
 
 // deadline is how long an invocation may run in the worker: the host's
