@@ -46,18 +46,19 @@ func startLoopModule() []byte {
 // hostileCase is one bad module or run: either Load fails with loadErr, or
 // RunCommand fails with kind and a message containing every string of want.
 type hostileCase struct {
-	name    string
-	path    func(t *testing.T) string
-	lim     Limits
-	args    []string
-	stdin   []byte
-	timeout time.Duration
-	within  time.Duration // when set, the run must end this soon after timeout
-	before  time.Duration // when set, the run must end this soon: something other than its deadline stops it
-	loadErr string
-	kind    FailureKind
-	want    []string
-	check   func(t *testing.T, out *CommandOutput, err error) // instead of kind/want
+	name        string
+	path        func(t *testing.T) string
+	lim         Limits
+	args        []string
+	stdin       []byte
+	timeout     time.Duration
+	within      time.Duration // when set, the run must end this soon after timeout
+	before      time.Duration // when set, the run must end this soon: something other than its deadline stops it
+	closeOnDone bool          // load without the instrumented guard (wazero's WithCloseOnContextDone)
+	loadErr     string
+	kind        FailureKind
+	want        []string
+	check       func(t *testing.T, out *CommandOutput, err error) // instead of kind/want
 }
 
 func hostileCases(t *testing.T) []hostileCase {
@@ -106,6 +107,12 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "stdout written forever", path: func(t *testing.T) string { return watPath(t, dir, "stdoutloop") }, timeout: 2 * time.Minute, before: time.Minute,
 			kind: StdoutLimit, want: []string{"stdout limit of 16 MiB (16777216 bytes) exceeded"}},
 		{name: "stderr written forever", path: func(t *testing.T) string { return watPath(t, dir, "stderrloop") }, timeout: 2 * time.Minute, before: time.Minute,
+			kind: LogLimit, want: []string{"log limit of 1 MiB (1048576 bytes of stderr) per invocation exceeded"}},
+		{name: "stdout written forever, not instrumented", path: func(t *testing.T) string { return watPath(t, dir, "stdoutloop") }, closeOnDone: true,
+			timeout: 2 * time.Minute, before: time.Minute,
+			kind: StdoutLimit, want: []string{"stdout limit of 16 MiB (16777216 bytes) exceeded"}},
+		{name: "stderr written forever, not instrumented", path: func(t *testing.T) string { return watPath(t, dir, "stderrloop") }, closeOnDone: true,
+			timeout: 2 * time.Minute, before: time.Minute,
 			kind: LogLimit, want: []string{"log limit of 1 MiB (1048576 bytes of stderr) per invocation exceeded"}},
 		{name: "invalid UTF-8 on stdout", path: guest("probe"), args: []string{"probe", "utf8"},
 			check: func(t *testing.T, out *CommandOutput, err error) {
@@ -241,6 +248,9 @@ func TestHostileCorpus(t *testing.T) {
 
 func (c hostileCase) run(t *testing.T, path string) {
 	m, err := testEngine.Load(context.Background(), path, c.lim)
+	if c.closeOnDone {
+		m, err = testEngine.load(context.Background(), path, c.lim, Grants{}, guardCloseOnDone)
+	}
 	if c.loadErr != "" {
 		if err == nil {
 			m.Close(context.Background())

@@ -62,6 +62,10 @@ type cmdInstance struct {
 	// stopped is why the run was stopped from inside (a stdio limit), nil
 	// while it may go on. Only the guest's goroutine sets and reads it.
 	stopped error
+	// cancel ends the run's own context, which a module without the
+	// instrumented guard has (wazero's WithCloseOnContextDone stops the
+	// guest); nil otherwise.
+	cancel context.CancelCauseFunc
 }
 
 // runKey is the context key of the running cmdInstance.
@@ -71,7 +75,8 @@ type runKey struct{}
 // carrying the instance. It is kept in the instance and set up anew for
 // each run, so that a run allocates no context of its own; a stdio limit
 // stops the run through cmdInstance.stopped, which the guard (yieldFunc)
-// and sleep read, instead of through a cancellable child context.
+// and sleep read, instead of through a cancellable child context (which
+// only a module without the instrumented guard needs: cmdInstance.cancel).
 type runContext struct {
 	context.Context
 	c *cmdInstance
@@ -98,6 +103,9 @@ func runningInstance(ctx context.Context) *cmdInstance {
 func (c *cmdInstance) stopRun(cause error) {
 	if c.stopped == nil {
 		c.stopped = cause
+	}
+	if c.cancel != nil {
+		c.cancel(cause)
 	}
 }
 

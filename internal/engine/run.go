@@ -241,7 +241,15 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	c.stdout = stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: c.stop}
 	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: c.stop}
 	c.rctx = runContext{Context: ctx, c: c}
-	c.stopped = nil
+	c.stopped, c.cancel = nil, nil
+	if m.guard != guardFuel {
+		// Not instrumented: wazero stops the guest only when its context
+		// ends, so a stdio limit must end one of the run's own.
+		var cancel context.CancelCauseFunc
+		c.rctx.Context, cancel = context.WithCancelCause(ctx)
+		c.cancel = cancel
+		defer cancel(nil)
+	}
 	c.run.Clear()
 	keep := false
 	defer func() {
