@@ -72,11 +72,13 @@ type cmdInstance struct {
 type runKey struct{}
 
 // runContext is the context of one run of a cmdInstance: the invocation's,
-// carrying the instance. It is kept in the instance and set up anew for
-// each run, so that a run allocates no context of its own; a stdio limit
-// stops the run through cmdInstance.stopped, which the guard (yieldFunc)
-// and sleep read, instead of through a cancellable child context (which
-// only a module without the instrumented guard needs: cmdInstance.cancel).
+// carrying the instance. With the instrumented guard it is kept in the
+// instance and set up anew for each run, so that a run of a kept instance
+// allocates no context; a stdio limit stops the run through
+// cmdInstance.stopped, which the guard (yieldFunc) and sleep read, instead
+// of through a cancellable child context. A module without the guard
+// needs one (cmdInstance.cancel), and gets a runContext of its own per run
+// (Module.runCommand).
 type runContext struct {
 	context.Context
 	c *cmdInstance

@@ -202,3 +202,44 @@ func TestKeptInstancesAreBounded(t *testing.T) {
 		t.Errorf("kept bytes %d after Close, want 0", got)
 	}
 }
+
+// TestStartFunctionDoesNotMarkTheRun runs a command whose wasm start
+// function makes a tracked WASI call: that happens before the state a
+// reset restores is captured, so it must not keep the instance from being
+// reused.
+func TestStartFunctionDoesNotMarkTheRun(t *testing.T) {
+	m, err := testEngine.Load(context.Background(), watPath(t, t.TempDir(), "startmark"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	for i := range 3 {
+		if _, err := m.RunCommand(context.Background(), CommandInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := m.idle(); n != 1 {
+			t.Fatalf("after run %d: %d idle instances, want 1 (the instance reset and kept)", i+1, n)
+		}
+	}
+}
+
+// TestCloseOnDoneRunsDoNotShareAContext runs a command without the
+// instrumented guard many times: wazero watches each run's context from a
+// goroutine that may outlive the run, so the context it gets must not be
+// one the instance reuses (under -race, or as a nil-pointer panic, that
+// showed as soon as a later run changed it).
+func TestCloseOnDoneRunsDoNotShareAContext(t *testing.T) {
+	path := writeFile(t, "empty.wasm", commandModule(nil))
+	m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, guardCloseOnDone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2000 {
+		if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

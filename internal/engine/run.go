@@ -242,15 +242,20 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: c.stop}
 	c.rctx = runContext{Context: ctx, c: c}
 	c.stopped, c.cancel = nil, nil
+	// runCtx is what the guest's calls see: the instance's own runContext,
+	// which nothing reads once the run is over, so it is reused.
+	var runCtx context.Context = &c.rctx
 	if m.guard != guardFuel {
 		// Not instrumented: wazero stops the guest only when its context
-		// ends, so a stdio limit must end one of the run's own.
+		// ends, so a stdio limit must end one of the run's own; and its
+		// watch of that context is a goroutine that may outlive the run,
+		// so the context it gets is made for this run and never changed.
 		var cancel context.CancelCauseFunc
 		c.rctx.Context, cancel = context.WithCancelCause(ctx)
 		c.cancel = cancel
 		defer cancel(nil)
+		runCtx = &runContext{Context: c.rctx.Context, c: c}
 	}
-	c.run.Clear()
 	keep := false
 	defer func() {
 		if r := recover(); r != nil {
@@ -276,7 +281,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 		for _, k := range slices.Sorted(maps.Keys(in.Env)) {
 			cfg = cfg.WithEnv(k, in.Env[k])
 		}
-		mod, err := lv.rt.InstantiateModule(c.mem.Context(&c.rctx), lv.cm, cfg)
+		mod, err := lv.rt.InstantiateModule(c.mem.Context(runCtx), lv.cm, cfg)
 		if err != nil {
 			re := &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
 			if m.closed.Load() {
@@ -303,7 +308,8 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 			}
 		}
 	}
-	_, callErr := c.start.Call(&c.rctx)
+	c.run.Clear() // what a start function did is in the state a reset restores
+	_, callErr := c.start.Call(runCtx)
 	c.stderr.finish()
 	tail := c.stderr.lastLines()
 	if re := m.classify(ctx, c.stopped, callErr, c.mod, tail, c.stderr.lostHeadline()); re != nil {

@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// stdoutLimitError is the cause given to a run's context when the guest
-// writes more than its stdout limit.
+// stdoutLimitError is why a run was stopped (cmdInstance.stopRun) when
+// the guest wrote more than its stdout limit.
 type stdoutLimitError struct{ limit int }
 
 func (e *stdoutLimitError) Error() string {
@@ -17,8 +17,8 @@ func (e *stdoutLimitError) Error() string {
 }
 
 // stdoutBuffer keeps up to limit bytes. The first write past the limit
-// cancels the run (it is called on the guest's goroutine, so the guest is
-// stopped by the runtime's context check) and fails.
+// stops the run (cancel; it is called on the guest's goroutine, and the
+// guest is stopped at its next guard check) and fails.
 type stdoutBuffer struct {
 	buf    []byte
 	limit  int
@@ -43,8 +43,8 @@ func (w *stdoutBuffer) Write(p []byte) (int, error) {
 
 var errStdoutClosed = errors.New("stdout limit exceeded")
 
-// logLimitError is the cause given to a run's context when the guest writes
-// more stderr than its log limit.
+// logLimitError is why a run was stopped (cmdInstance.stopRun) when the
+// guest wrote more stderr than its log limit.
 type logLimitError struct{ limit int }
 
 func (e *logLimitError) Error() string {

@@ -9,8 +9,9 @@
 // restoring memory and globals misses (tables, dropped data segments), a
 // marker export saying so. It also calls the mark import before every call
 // of an import that changes such state (a WASI call that opens or closes a
-// file, say); the engine's implementation of that import calls Touch, and
-// a run whose Run was touched must not be followed by a Restore.
+// file, say); the engine's implementation of that import marks the run's
+// Run (Run.Mark, or Touch for a Run carried by WithRun), and a run whose
+// Run was marked must not be followed by a Restore.
 //
 // What instantiation computed is the same after every Restore, so an
 // instance whose instantiation drew randomness must not be captured (a
@@ -119,8 +120,8 @@ func WithRun(ctx context.Context, r *Run) context.Context {
 	return context.WithValue(ctx, runKey{}, r)
 }
 
-// Touch marks the Run in ctx (the context of a guest's call), if any: the
-// engine's mark import calls it.
+// Touch marks the Run WithRun put in ctx (the context of a guest's call),
+// if any: the engine's mark import calls it for isolated ABI instances.
 func Touch(ctx context.Context) {
 	if r, ok := ctx.Value(runKey{}).(*Run); ok {
 		r.Mark()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -30,24 +29,8 @@ var (
 type running struct {
 	requestID string
 	req       *rpc.InvocationRequest
-	stop      context.CancelFunc    // ends the invocation's context
-	cause     atomic.Pointer[error] // why it was cancelled (the first cause given)
-	once      sync.Once             // guards the single InvocationResponse
-}
-
-// cancel stops the invocation. Its context ends as context.Canceled; cause
-// is added to its failure (the first cause given wins).
-func (inv *running) cancel(cause error) {
-	inv.cause.CompareAndSwap(nil, &cause)
-	inv.stop()
-}
-
-// why returns the cause the invocation was cancelled with, or nil.
-func (inv *running) why() error {
-	if p := inv.cause.Load(); p != nil {
-		return *p
-	}
-	return nil
+	cancel    context.CancelCauseFunc
+	once      sync.Once // guards the single InvocationResponse
 }
 
 // startInvocation registers the invocation (so that a cancel arriving right
@@ -55,7 +38,6 @@ func (inv *running) why() error {
 // exactly one InvocationResponse.
 func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	id := req.GetInvocationId()
-	d := w.deadline() // not under invMu: it takes w.mu
 	w.invMu.Lock()
 	switch {
 	case w.draining:
@@ -67,16 +49,16 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 		w.respond(requestID, failedResponse(req, fmt.Sprintf("%v %q: an invocation with this id is already running", errDuplicateID, id), "DuplicateInvocation", false))
 		return
 	}
-	ctx, stop := w.invocationContext(d)
-	inv := &running{requestID: requestID, req: req, stop: stop}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	inv := &running{requestID: requestID, req: req, cancel: cancel}
 	w.inflight[id] = inv
 	w.invWG.Add(1)
 	w.invMu.Unlock()
 
 	w.runner.run(func() {
 		defer w.invWG.Done()
-		resp := w.invoke(ctx, inv)
-		stop()
+		resp := w.invoke(ctx, req)
+		cancel(nil)
 		w.finish(inv, resp)
 	})
 }
@@ -130,21 +112,8 @@ func (d deadlineError) Error() string {
 	return fmt.Sprintf("the invocation ran past its deadline of %v (the app's functionTimeout, less a margin so that the host's own timeout, which restarts the worker, does not fire first)", time.Duration(d))
 }
 
-// invocationContext returns the context of one invocation: it ends after
-// d (Worker.deadline; 0 for none), its cause a deadlineError, or when stop
-// is called. It is one context, not a chain of a cancellable one
-// and a deadline: each level of a chain costs allocations on every
-// invocation, and the cause of a cancel is kept in running instead.
-func (w *Worker) invocationContext(d time.Duration) (ctx context.Context, stop context.CancelFunc) {
-	if d > 0 && !w.opts.EchoForBenchmarks {
-		return context.WithDeadlineCause(context.Background(), time.Now().Add(d), deadlineError(d))
-	}
-	return context.WithCancel(context.Background())
-}
-
 // invoke runs one invocation and builds its response. It never panics.
-func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.InvocationResponse) {
-	req := inv.req
+func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *rpc.InvocationResponse) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.log.Error("panic while invoking", "invocationId", req.GetInvocationId(), "panic", p)
@@ -163,11 +132,17 @@ func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.Invocation
 		return echoResponse(fn.meta, req)
 	}
 
+	if d := w.deadline(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineError(d))
+		defer cancel()
+	}
+
 	id := req.GetInvocationId()
 	select {
 	case w.runSem <- struct{}{}: // a free slot: ctx.Done, which allocates, is not needed
 	default:
-		if resp := w.awaitSlot(ctx, inv, fn.name); resp != nil {
+		if resp := w.awaitSlot(ctx, req, fn.name); resp != nil {
 			return resp
 		}
 	}
@@ -182,11 +157,7 @@ func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.Invocation
 		if errors.As(err, &re) {
 			kind = re.Kind
 		}
-		msg := err.Error()
-		if kind == engine.Canceled {
-			msg = withCause(msg, inv.why())
-		}
-		return failureResponse(req, fn.name, kind, msg)
+		return failureResponse(req, fn.name, kind, err.Error())
 	}
 	if res.ReturnIgnored {
 		fn.warnReturn.Do(func() {
@@ -208,7 +179,7 @@ func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.Invocation
 // awaitSlot waits for one of the worker's guest slots (runSem) and returns
 // nil once it holds one, or the invocation's failure when its context ends
 // first.
-func (w *Worker) awaitSlot(ctx context.Context, inv *running, name string) *rpc.InvocationResponse {
+func (w *Worker) awaitSlot(ctx context.Context, req *rpc.InvocationRequest, name string) *rpc.InvocationResponse {
 	select {
 	case w.runSem <- struct{}{}:
 		return nil
@@ -217,18 +188,9 @@ func (w *Worker) awaitSlot(ctx context.Context, inv *running, name string) *rpc.
 		if errors.Is(ctx.Err(), context.Canceled) {
 			kind = engine.Canceled
 		}
-		return failureResponse(inv.req, name, kind, withCause(fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
-			cap(w.runSem), context.Cause(ctx)), inv.why()))
+		return failureResponse(req, name, kind, fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
+			cap(w.runSem), context.Cause(ctx)))
 	}
-}
-
-// withCause adds why an invocation was cancelled (running.cause) to the
-// message of its failure.
-func withCause(msg string, cause error) string {
-	if cause == nil {
-		return msg
-	}
-	return msg + "; " + cause.Error()
 }
 
 // deadline is how long an invocation may run in the worker: the host's
