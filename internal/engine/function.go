@@ -114,18 +114,25 @@ func (f *Function) Invoke(ctx context.Context, req *invocation.Request, logf fun
 		ctx = outbound.WithSession(ctx, s)
 	}
 	res, err = f.exec.invoke(ctx, adm.live, req, logf)
-	var re *RunError
 	// A success, or a command's output cut short, after the deadline is the
 	// deadline's failure.
-	if err == nil || (errors.As(err, &re) && re.Kind == InvalidOutput) {
+	if err == nil {
 		if over := f.mod.overdue(ctx, budget); over != nil {
-			if re != nil {
-				over.StderrTail = re.StderrTail
-			}
+			return nil, over
+		}
+		return res, nil
+	}
+	var re *RunError // declared here: errors.As would allocate it on every invocation
+	if !errors.As(err, &re) {
+		return res, err
+	}
+	if re.Kind == InvalidOutput {
+		if over := f.mod.overdue(ctx, budget); over != nil {
+			over.StderrTail = re.StderrTail
 			return nil, over
 		}
 	}
-	if errors.As(err, &re) && re.Kind == DeadlineExceeded && re.Deadline == 0 {
+	if re.Kind == DeadlineExceeded && re.Deadline == 0 {
 		re.Deadline = budget
 	}
 	return res, err

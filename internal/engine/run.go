@@ -358,15 +358,15 @@ func (m *Module) classify(ctx context.Context, stopped, err error, mod api.Modul
 }
 
 func (m *Module) classifyErr(ctx context.Context, stopped, err error, mod api.Module, tail []string) *RunError {
-	var limErr *stdoutLimitError
-	if errors.As(stopped, &limErr) {
+	// stopped is one of the two limit errors (cmdInstance.stopRun) or nil;
+	// a type switch, unlike errors.As, allocates nothing on every run.
+	switch lim := stopped.(type) {
+	case *stdoutLimitError:
 		// Even if the guest ended normally after its write failed.
-		return &RunError{Kind: StdoutLimit, Path: m.path, Limit: limErr.limit,
+		return &RunError{Kind: StdoutLimit, Path: m.path, Limit: lim.limit,
 			Detail: "the output was cut at the limit"}
-	}
-	var logErr *logLimitError
-	if errors.As(stopped, &logErr) {
-		return &RunError{Kind: LogLimit, Path: m.path, Limit: logErr.limit,
+	case *logLimitError:
+		return &RunError{Kind: LogLimit, Path: m.path, Limit: lim.limit,
 			Detail: "the logs up to the limit were forwarded"}
 	}
 	if err == nil {
