@@ -116,7 +116,7 @@ func isASCIIString(s string) bool {
 // order, duplicates included. Callers pass a small array's slice as dst so
 // that an ordinary object costs no allocation.
 func members(dst []member, obj []byte) []member {
-	i := skipSpace(obj, 1)
+	i := skipWS(obj, 1)
 	for obj[i] != '}' {
 		end := valueEnd(obj, i)
 		m := member{lit: obj[i+1 : end-1]}
@@ -124,14 +124,14 @@ func members(dst []member, obj []byte) []member {
 			m.escaped = true
 			m.dec = unquote(obj[i:end])
 		}
-		i = skipSpace(obj, end) // at ':'
-		i = skipSpace(obj, i+1) // at the value
+		i = skipWS(obj, end) // at ':'
+		i = skipWS(obj, i+1) // at the value
 		end = valueEnd(obj, i)
 		m.val = obj[i:end]
 		dst = append(dst, m)
-		i = skipSpace(obj, end)
+		i = skipWS(obj, end)
 		if obj[i] == ',' {
-			i = skipSpace(obj, i+1)
+			i = skipWS(obj, i+1)
 		}
 	}
 	return dst
@@ -139,13 +139,13 @@ func members(dst []member, obj []byte) []member {
 
 // elements appends the spans of the elements of the valid array arr to dst.
 func elements(dst [][]byte, arr []byte) [][]byte {
-	i := skipSpace(arr, 1)
+	i := skipWS(arr, 1)
 	for arr[i] != ']' {
 		end := valueEnd(arr, i)
 		dst = append(dst, arr[i:end])
-		i = skipSpace(arr, end)
+		i = skipWS(arr, end)
 		if arr[i] == ',' {
-			i = skipSpace(arr, i+1)
+			i = skipWS(arr, i+1)
 		}
 	}
 	return dst
@@ -176,17 +176,6 @@ func lookupExact(ms []member, key string) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\r', '\n':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // valueEnd returns the index just after the valid JSON value that starts at

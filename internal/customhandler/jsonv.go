@@ -15,6 +15,8 @@ func validJSON[T string | []byte](data T) bool {
 // maxNestingDepth is encoding/json's limit on nested arrays and objects.
 const maxNestingDepth = 10000
 
+// skipWS returns the index of the first byte at or after b[i] that is not
+// JSON whitespace, len(b) if there is none.
 func skipWS[T string | []byte](b T, i int) int {
 	for i < len(b) {
 		switch b[i] {
