@@ -11,6 +11,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
+	"github.com/wasmworker/wasmworker/internal/rpcconv"
 )
 
 // load compiles the function a FunctionLoadRequest names and registers it
@@ -162,7 +163,17 @@ func (w *Worker) handleLoad(requestID string, req *rpc.FunctionLoadRequest) {
 		w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionLoadResponse{
 			FunctionLoadResponse: w.load(req),
 		}})
+	}, func(p any) {
+		w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionLoadResponse{
+			FunctionLoadResponse: loadPanicked(req, p),
+		}})
 	})
+}
+
+// loadPanicked is the answer to a load whose work panicked.
+func loadPanicked(req *rpc.FunctionLoadRequest, p any) *rpc.FunctionLoadResponse {
+	return &rpc.FunctionLoadResponse{FunctionId: req.GetFunctionId(),
+		Result: failure(panicText("loading function "+rpcconv.Text(req.GetMetadata().GetName()), p), "WorkerError", false)}
 }
 
 // handleLoadCollection answers a FunctionLoadRequestCollection. We do not
@@ -171,12 +182,13 @@ func (w *Worker) handleLoad(requestID string, req *rpc.FunctionLoadRequest) {
 // satisfies both readings of the host (docs/host-contract.md §2.6).
 func (w *Worker) handleLoadCollection(requestID string, c *rpc.FunctionLoadRequestCollection) {
 	for _, req := range c.GetFunctionLoadRequests() {
-		w.background(func() {
+		answer := func(resp *rpc.FunctionLoadResponse) {
 			w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionLoadResponseCollection{
 				FunctionLoadResponseCollection: &rpc.FunctionLoadResponseCollection{
-					FunctionLoadResponses: []*rpc.FunctionLoadResponse{w.load(req)},
+					FunctionLoadResponses: []*rpc.FunctionLoadResponse{resp},
 				},
 			}})
-		})
+		}
+		w.background(func() { answer(w.load(req)) }, func(p any) { answer(loadPanicked(req, p)) })
 	}
 }

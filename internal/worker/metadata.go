@@ -71,6 +71,10 @@ func (w *Worker) handleMetadata(requestID string, req *rpc.FunctionsMetadataRequ
 			}
 		}
 		w.send(msg)
+	}, func(p any) {
+		w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionMetadataResponse{
+			FunctionMetadataResponse: &rpc.FunctionMetadataResponse{Result: failure(panicText("indexing the app's functions", p), "FunctionIndexingError", false)},
+		}})
 	})
 }
 

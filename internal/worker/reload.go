@@ -18,6 +18,11 @@ func (w *Worker) handleEnvReload(requestID string, req *rpc.FunctionEnvironmentR
 		w.log.Error("environment reload failed", "err", err)
 		result = failure(err.Error(), "EnvironmentReload", false)
 	}
+	w.sendEnvReloadResult(requestID, result)
+}
+
+// sendEnvReloadResult answers a FunctionEnvironmentReloadRequest.
+func (w *Worker) sendEnvReloadResult(requestID string, result *rpc.StatusResult) {
 	w.send(&rpc.StreamingMessage{RequestId: requestID, Content: &rpc.StreamingMessage_FunctionEnvironmentReloadResponse{
 		FunctionEnvironmentReloadResponse: &rpc.FunctionEnvironmentReloadResponse{
 			WorkerMetadata:             workerMetadata(),

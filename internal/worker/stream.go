@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
@@ -183,7 +184,10 @@ func (w *Worker) dispatch(m *rpc.StreamingMessage) {
 	case *rpc.StreamingMessage_WorkerStatusRequest:
 		w.handleStatus(m.RequestId, c.WorkerStatusRequest)
 	case *rpc.StreamingMessage_FunctionEnvironmentReloadRequest:
-		w.background(func() { w.handleEnvReload(m.RequestId, c.FunctionEnvironmentReloadRequest) })
+		w.background(func() { w.handleEnvReload(m.RequestId, c.FunctionEnvironmentReloadRequest) },
+			func(p any) {
+				w.sendEnvReloadResult(m.RequestId, failure(panicText("reloading the environment", p), "WorkerError", false))
+			})
 	case *rpc.StreamingMessage_WorkerWarmupRequest:
 		w.handleWarmup(m.RequestId, c.WorkerWarmupRequest)
 	case *rpc.StreamingMessage_CloseSharedMemoryResourcesRequest:
@@ -196,11 +200,26 @@ func (w *Worker) dispatch(m *rpc.StreamingMessage) {
 	}
 }
 
-// background runs f on a goroutine that terminate waits for.
-func (w *Worker) background(f func()) {
+// background runs f on a goroutine that terminate waits for. A panic in
+// f (a bug in loading, indexing or reloading) is logged and passed to
+// answer, which sends the failure the host waits for: it must neither end
+// the worker, and every invocation in it, nor leave the host without its
+// answer. f sends its own answer last, so a panic comes before it.
+func (w *Worker) background(f func(), answer func(panicked any)) {
 	w.bgWG.Add(1)
 	go func() {
 		defer w.bgWG.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				w.log.Error("panic in the worker's background work", "panic", p, "stack", string(debug.Stack()))
+				answer(p)
+			}
+		}()
 		f()
 	}()
+}
+
+// panicText is the failure message of background work that panicked.
+func panicText(what string, p any) string {
+	return fmt.Sprintf("internal worker error while %s: %v (a bug in the worker; its log has the stack)", what, p)
 }

@@ -2,6 +2,9 @@ package worker
 
 import (
 	"errors"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
@@ -60,5 +63,33 @@ func TestUnsendableAnswers(t *testing.T) {
 		if st.GetStatus() != rpc.StatusResult_Failure || st.GetException().GetMessage() == "" {
 			t.Errorf("replacement %v: want a failure saying why", r)
 		}
+	}
+}
+
+// TestBackgroundAnswersAPanic: a panic in background work (loading,
+// indexing, reloading) is recovered and handed to the work's answer, and
+// the worker goes on; the answer to a load names the function and encodes.
+func TestBackgroundAnswersAPanic(t *testing.T) {
+	w := &Worker{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	got := make(chan any, 1)
+	w.background(func() { panic("boom") }, func(p any) { got <- p })
+	w.bgWG.Wait()
+	select {
+	case p := <-got:
+		if p != "boom" {
+			t.Fatalf("answer got %v, want the panic's value", p)
+		}
+	default:
+		t.Fatal("the panic was not answered")
+	}
+
+	resp := loadPanicked(&rpc.FunctionLoadRequest{FunctionId: "f1", Metadata: &rpc.RpcFunctionMetadata{Name: "Hello\xff"}}, "boom")
+	msg := resp.GetResult().GetException().GetMessage()
+	if resp.GetFunctionId() != "f1" || resp.GetResult().GetStatus() != rpc.StatusResult_Failure ||
+		!strings.Contains(msg, "loading function Hello\uFFFD") || !strings.Contains(msg, "boom") {
+		t.Fatalf("load answer %v", resp)
+	}
+	if _, err := proto.Marshal(resp); err != nil {
+		t.Fatalf("the load answer does not encode: %v", err)
 	}
 }
