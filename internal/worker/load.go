@@ -24,10 +24,8 @@ func (w *Worker) load(req *rpc.FunctionLoadRequest) *rpc.FunctionLoadResponse {
 		resp.Result = failure("FunctionLoadRequest has an empty function_id", "FunctionLoadError", false)
 		return resp
 	}
-	w.loadSem <- struct{}{}
 	start := time.Now()
-	fn := w.compile(req)
-	<-w.loadSem
+	fn := w.compileHeld(req)
 
 	if fn.err != nil {
 		msg := fn.loadError()
@@ -52,6 +50,15 @@ func (w *Worker) load(req *rpc.FunctionLoadRequest) *rpc.FunctionLoadResponse {
 		}()
 	}
 	return resp
+}
+
+// compileHeld is compile within one of the worker's load slots (loadSem),
+// given back even if compile panics (background answers the panic; a slot
+// kept would stall every later load).
+func (w *Worker) compileHeld(req *rpc.FunctionLoadRequest) *function {
+	w.loadSem <- struct{}{}
+	defer func() { <-w.loadSem }()
+	return w.compile(req)
 }
 
 // loadError is the one message that reports fn's load failure: the
