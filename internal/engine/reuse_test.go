@@ -243,3 +243,34 @@ func TestCloseOnDoneRunsDoNotShareAContext(t *testing.T) {
 		}
 	}
 }
+
+// TestFullBudgetIsNoResetMiss runs a module many times while the
+// worker-wide budget for kept instances leaves no room: its instances are
+// reset but closed, which must not count as runs that cannot be reset, so
+// it is reused as soon as there is room again.
+func TestFullBudgetIsNoResetMiss(t *testing.T) {
+	ctx := context.Background()
+	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "counter"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	saved := maxKeptBytes
+	maxKeptBytes = 0
+	for range 2 * maxResetMisses {
+		if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
+			maxKeptBytes = saved
+			t.Fatal(err)
+		}
+	}
+	maxKeptBytes = saved
+	if m.idle() != 0 {
+		t.Fatalf("%d idle instances with no room, want 0", m.idle())
+	}
+	if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if m.idle() != 1 {
+		t.Fatalf("%d idle instances once there is room, want 1 (the module stopped capturing its state)", m.idle())
+	}
+}

@@ -325,11 +325,15 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 func (m *Module) endRun(lv *liveModule, c *cmdInstance, keep bool) {
 	c.stdin.Reset(nil)
 	c.stdout, c.stderr = stdoutBuffer{}, stderrLines{} // nothing of the run stays reachable
-	if keep && c.point.Restore() && lv.cmds.put(c) {
-		lv.cmds.reused.Store(true)
-		return
-	}
-	if c.point != nil {
+	switch {
+	case keep && c.point.Restore():
+		if lv.cmds.put(c) {
+			lv.cmds.reused.Store(true)
+			return
+		}
+		// Reset, but no room to keep it (the list or the worker's budget
+		// is full): not a miss, the module can be reset.
+	case c.point != nil:
 		lv.cmds.misses.Add(1)
 	}
 	c.close()
