@@ -23,7 +23,9 @@ import (
 //	4: codeLimits.MaxBrTable 16,384
 //	5: prepared for resets (mark import, exported mutable globals)
 //	6: data segments merged
-const instrumentVersion = 6
+//	7: no merging of segments at offsets beyond the i32 range (a cached
+//	   version 6 of such an invalid module was valid)
+const instrumentVersion = 7
 
 // instrKey names one instrumented module: the SHA-256 of the original and
 // the table limits it was rewritten for.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -979,7 +980,10 @@ func mergeData(p []byte) []byte {
 			return p
 		}
 		off := r.sleb()
-		if r.byte() != 0x0b || off < 0 {
+		// Offsets of 2^31 and more (negative i32 constants) are left
+		// alone; above the i32 range the module is invalid, and wazero
+		// must see it as it is, not re-encoded into a valid one.
+		if r.byte() != 0x0b || off < 0 || off > math.MaxInt32 {
 			return p
 		}
 		size := r.uleb()
@@ -1026,7 +1030,7 @@ func mergeData(p []byte) []byte {
 	out := AppendULEB(make([]byte, 0, len(p)), uint64(len(merged)))
 	for _, sg := range merged {
 		out = append(out, 0x00, 0x41)
-		out = AppendSLEB(out, int64(int32(uint32(sg.off))))
+		out = AppendSLEB(out, int64(sg.off))
 		out = append(out, 0x0b)
 		out = AppendULEB(out, uint64(len(sg.data)))
 		out = append(out, sg.data...)

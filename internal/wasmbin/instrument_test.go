@@ -401,6 +401,9 @@ func TestMergeData(t *testing.T) {
 			append([]byte{2}, append(seg(100, "xy"), seg(0, "ab\x00\x00cd\x00e")...)...)},
 		{"passive", append([]byte{2}, append(seg(0, "ab"), 0x01, 2, 'c', 'd')...), nil},
 		{"far apart", append([]byte{2}, append(seg(0, "ab"), seg(4096, "cd")...)...), nil},
+		// Offsets outside the i32 range make the module invalid: left for
+		// wazero to refuse, not merged into a valid segment at offset 0.
+		{"beyond i32", append([]byte{2}, append(seg(1<<32, "ab"), seg(1<<32+4, "cd")...)...), nil},
 	} {
 		got, err := Instrument(mod(c.in), opt)
 		if err != nil {
