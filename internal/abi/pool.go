@@ -43,7 +43,10 @@ type PoolConfig struct {
 	// instance whose invocation ended normally, or with a *FunctionError,
 	// is then reset (internal/reset) and kept instead of closed, when its
 	// module allows it and its _initialize drew no randomness (a reset
-	// would replay it). Empty means close every instance.
+	// would replay it). Empty means close every instance. With it, the
+	// pool gives each instance a randomness source of its own
+	// (crypto/rand, recording whether it was read), in place of any that
+	// ModuleConfig sets.
 	ResetPrefix string
 	// ModuleConfig is the base configuration of each instance; nil means
 	// ModuleConfig(). The pool sets stdout and stderr itself.

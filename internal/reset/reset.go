@@ -36,9 +36,10 @@ import (
 	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
-// MaxImage bounds the bytes of memory contents a Point keeps: an instance
-// whose memory holds more non-zero bytes after instantiation is not kept
-// for reuse (C, Rust and AssemblyScript guests keep a few KiB), so that the
+// MaxImage bounds the bytes of memory contents a Point keeps, counted in
+// the 4 KiB pages that are not all zero (a page with one non-zero byte
+// counts whole): an instance whose memory holds more such pages after
+// instantiation is not kept for reuse (C, Rust and AssemblyScript guests keep a few KiB), so that the
 // instances a module keeps cost little besides their memory.
 const MaxImage = 1 << 20
 
