@@ -299,6 +299,9 @@ func TestCancelStopsRunawayGuest(t *testing.T) {
 	if resp.GetResult().GetStatus() != rpc.StatusResult_Cancelled {
 		t.Errorf("status = %v, want Cancelled; %v", resp.GetResult().GetStatus(), resp.GetResult())
 	}
+	if msg := resp.GetResult().GetException().GetMessage(); !strings.Contains(msg, "the host cancelled the invocation (InvocationCancel)") {
+		t.Errorf("the failure does not say who cancelled: %q", msg)
+	}
 	// A cancel for an unknown id is ignored, and the worker still serves.
 	h.send(&rpc.StreamingMessage{Content: &rpc.StreamingMessage_InvocationCancel{InvocationCancel: &rpc.InvocationCancel{InvocationId: "unknown"}}})
 	ok, _ := h.invoke(httpRequest(ids["Echo"], "GET", "http://localhost/api/echo/2", map[string]string{"id": "2"}, nil, nil, nil), 30*time.Second)
