@@ -115,7 +115,7 @@ func (inv *Invocation) typed(src Source, name []byte) (*invocation.Value, int32)
 		}
 		return nil, ErrNotFound
 	case SourceMetadata:
-		if v, ok := inv.req.Metadata[string(name)]; ok {
+		if v, ok := inv.req.Meta(string(name)); ok {
 			if v == nil {
 				return noValue, 0
 			}
@@ -240,8 +240,8 @@ func (inv *Invocation) getKey(src Source, index int) (value, int32) {
 				keys = append(keys, in.Name)
 			}
 		case SourceMetadata:
-			for k := range inv.req.Metadata {
-				keys = append(keys, k)
+			for _, m := range inv.req.Metadata {
+				keys = append(keys, m.Name)
 			}
 		case SourceHTTPHeader, SourceHTTPQuery, SourceHTTPParam:
 			h := inv.req.HTTP()

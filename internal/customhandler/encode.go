@@ -59,28 +59,21 @@ func AppendRequest(b []byte, fn invocation.Function, req *invocation.Request, no
 		}
 	}
 	b = append(b, `},"Metadata":{`...)
-	md := req.Metadata
-	var keyBuf [16]string
-	keys := keyBuf[:0]
-	for k, v := range md {
-		trigger, sys, retryContext := classifyMetadataKey(k)
+	for _, m := range req.Metadata { // sorted by name
+		trigger, sys, retryContext := classifyMetadataKey(m.Name)
 		// As the host: the trigger value is already in Data, HTTP request
 		// copies are dropped, null values are dropped, and sys is ours.
-		if trigger || sys || isNone(v) || v.Kind == invocation.KindHTTP {
+		if trigger || sys || isNone(m.Value) || m.Value.Kind == invocation.KindHTTP {
 			continue
 		}
 		if retryContext && req.Retry != nil {
 			continue
 		}
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		b = netjson.AppendString(b, k)
+		b = netjson.AppendString(b, m.Name)
 		b = append(b, ':')
 		var err error
-		if b, err = appendValue(b, md[k]); err != nil {
-			return nil, fmt.Errorf("trigger metadata %q: %w", k, err)
+		if b, err = appendValue(b, m.Value); err != nil {
+			return nil, fmt.Errorf("trigger metadata %q: %w", m.Name, err)
 		}
 		b = append(b, ',')
 	}

@@ -95,14 +95,14 @@ func TestEncodeRequestCustomHandlerExample(t *testing.T) {
 	httpV := httpValue(httpReq)
 	req := &invocation.Request{
 		Inputs: []invocation.Input{input("req", httpV)},
-		Metadata: map[string]*invocation.Value{
+		Metadata: invocation.MetaOf(map[string]*invocation.Value{
 			"req":      httpV,
 			"$request": httpV,
 			"id":       str("1005"),
 			"name":     str("y"),
 			"Query":    js(`{"name":"y"}`),
 			"Headers":  js(`{"Content-Type":"application/json","Host":"localhost:7071","Content-Length":"11"}`),
-		},
+		}),
 	}
 	got, err := EncodeRequest(fn, req, testNow, testGUID)
 	if err != nil {
@@ -284,7 +284,7 @@ func TestEncodeMetadataRules(t *testing.T) {
 			input("msg", str("m")),
 			input("extra", byt([]byte{1})),
 		},
-		Metadata: map[string]*invocation.Value{
+		Metadata: invocation.MetaOf(map[string]*invocation.Value{
 			"BlobTrigger":  str("skipped"),
 			"mytrigger":    str("skipped"),
 			"sys":          js(`{"MethodName":"theirs"}`),
@@ -293,7 +293,7 @@ func TestEncodeMetadataRules(t *testing.T) {
 			"req":          httpValue(&invocation.HTTPRequest{}),
 			"Count":        {Kind: invocation.KindInt, Int: 5},
 			"retryContext": js(`{"RetryCount":9}`),
-		},
+		}),
 		Retry: &invocation.Retry{Count: 1, MaxCount: 3, Exception: &invocation.Exception{Message: "boom", Source: "guest"}},
 	}
 	got, err := EncodeRequest(fn, req, testNow, testGUID)
@@ -309,7 +309,7 @@ func TestEncodeMetadataRules(t *testing.T) {
 	// Without Retry, a RetryContext key of the metadata is kept; a Retry
 	// without Exception has a null one.
 	req.Retry = nil
-	req.Metadata = map[string]*invocation.Value{"retryContext": js(`{"RetryCount":9}`)}
+	req.Metadata = invocation.MetaOf(map[string]*invocation.Value{"retryContext": js(`{"RetryCount":9}`)})
 	if got, err = EncodeRequest(fn, req, testNow, testGUID); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestEncodeRequestErrors(t *testing.T) {
 	if _, err := EncodeRequest(fn, req, testNow, testGUID); err == nil || !strings.Contains(err.Error(), `input "v": unsupported value kind kind(42)`) {
 		t.Errorf("unknown kind: err = %v", err)
 	}
-	req = &invocation.Request{Metadata: map[string]*invocation.Value{"m": {Kind: 42}}}
+	req = &invocation.Request{Metadata: invocation.MetaOf(map[string]*invocation.Value{"m": {Kind: 42}})}
 	if _, err := EncodeRequest(fn, req, testNow, testGUID); err == nil || !strings.Contains(err.Error(), `trigger metadata "m": unsupported value kind`) {
 		t.Errorf("unknown metadata kind: err = %v", err)
 	}

@@ -201,7 +201,7 @@ func (in encodeInput) request() *invocation.Request {
 			})),
 			input("v", in.value()),
 		},
-		Metadata: map[string]*invocation.Value{in.MetaKey: in.value()},
+		Metadata: invocation.MetaOf(map[string]*invocation.Value{in.MetaKey: in.value()}),
 	}
 	if in.Retry {
 		req.Retry = &invocation.Retry{Count: int32(in.N), MaxCount: 5, Exception: &invocation.Exception{Message: in.S}}

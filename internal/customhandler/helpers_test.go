@@ -94,13 +94,13 @@ func httpRequest43() *invocation.Request {
 			}},
 			Body: byt([]byte("{\"name\":\"a\"}\n")),
 		}))},
-		Metadata: map[string]*invocation.Value{
+		Metadata: invocation.MetaOf(map[string]*invocation.Value{
 			"Query":   js(`{"x":"2"}`),
 			"Headers": js(`{"Content-Type":"application/json","Host":"localhost:7071","Content-Length":"13"}`),
 			"x":       str("2"),
 			"who":     str("world"),
 			"name":    str("a"),
-		},
+		}),
 		TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
 	}
 }
@@ -111,7 +111,7 @@ func queueRequest44() *invocation.Request {
 	return &invocation.Request{
 		InvocationID: "inv-2",
 		Inputs:       []invocation.Input{input("msg", str(msg))},
-		Metadata: map[string]*invocation.Value{
+		Metadata: invocation.MetaOf(map[string]*invocation.Value{
 			"QueueTrigger":    str(msg),
 			"DequeueCount":    js("1"),
 			"ExpirationTime":  js(`"2024-11-01T10:00:00+00:00"`),
@@ -121,7 +121,7 @@ func queueRequest44() *invocation.Request {
 			"PopReceipt":      str("AgAAAAMAAAAAAAAA"),
 			"id":              str("7"),
 			"kind":            str("x"),
-		},
+		}),
 	}
 }
 
@@ -133,9 +133,9 @@ func timerRequest() *invocation.Request {
 	return &invocation.Request{
 		InvocationID: "inv-3",
 		Inputs:       []invocation.Input{input("tick", js(timerInfo))},
-		Metadata: map[string]*invocation.Value{
+		Metadata: invocation.MetaOf(map[string]*invocation.Value{
 			"tick": js(timerInfo),
-		},
+		}),
 	}
 }
 

@@ -9,6 +9,7 @@
 package invocation
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -289,7 +290,7 @@ type Request struct {
 	InvocationID string
 	FunctionID   string
 	Inputs       []Input
-	Metadata     map[string]*Value // trigger metadata
+	Metadata     []Meta // trigger metadata, sorted by name (SortMeta)
 	TraceParent  string
 	TraceState   string
 	Retry        *Retry // nil without a retry policy
@@ -303,6 +304,42 @@ func (r *Request) Input(name string) (*Input, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Meta is one trigger metadata value and its name.
+type Meta struct {
+	Name  string
+	Value *Value
+}
+
+// Meta returns the trigger metadata value named name. r.Metadata must be
+// sorted.
+func (r *Request) Meta(name string) (*Value, bool) {
+	i, ok := slices.BinarySearchFunc(r.Metadata, name, func(m Meta, name string) int { return strings.Compare(m.Name, name) })
+	if !ok {
+		return nil, false
+	}
+	return r.Metadata[i].Value, true
+}
+
+// SortMeta sorts md by name, as Request.Metadata is kept. A slice rather
+// than a map: a request's few metadata values are filled once, read by
+// name rarely and written out in name order on every invocation.
+func SortMeta(md []Meta) {
+	slices.SortFunc(md, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// MetaOf returns m's entries as sorted trigger metadata.
+func MetaOf(m map[string]*Value) []Meta {
+	if m == nil {
+		return nil
+	}
+	md := make([]Meta, 0, len(m))
+	for k, v := range m {
+		md = append(md, Meta{Name: k, Value: v})
+	}
+	SortMeta(md)
+	return md
 }
 
 // HTTP returns the request's HTTP request: the first input holding one.

@@ -43,14 +43,15 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 		}
 	}
 	if len(md) > 0 {
-		r.Metadata = make(map[string]*invocation.Value, len(md))
+		r.Metadata = make([]invocation.Meta, 0, len(md))
 		i := len(in)
 		for k, td := range md {
 			v := &slab[i]
 			i++
 			fill(v, td)
-			r.Metadata[k] = v
+			r.Metadata = append(r.Metadata, invocation.Meta{Name: k, Value: v})
 		}
+		invocation.SortMeta(r.Metadata)
 	}
 	if rc := req.GetRetryContext(); rc != nil {
 		r.Retry = &invocation.Retry{Count: rc.GetRetryCount(), MaxCount: rc.GetMaxRetryCount()}

@@ -78,14 +78,20 @@ func TestRequest(t *testing.T) {
 	if in, _ := r.Input("shared"); in == nil || in.Unreadable == "" || in.Value != nil {
 		t.Errorf("shared-memory input: %+v", in)
 	}
-	if v := r.Metadata["DequeueCount"]; v.Kind != invocation.KindInt || v.Int != 2 {
+	if v, _ := r.Meta("DequeueCount"); v == nil || v.Kind != invocation.KindInt || v.Int != 2 {
 		t.Errorf("int metadata: %+v", v)
 	}
-	if v := r.Metadata["Items"]; v.Len() != 2 {
+	if v, _ := r.Meta("Items"); v == nil || v.Len() != 2 {
 		t.Errorf("collection metadata: %+v", v)
 	}
-	if v := r.Metadata["Null"]; v.Kind != invocation.KindNone {
+	if v, _ := r.Meta("Null"); v == nil || v.Kind != invocation.KindNone {
 		t.Errorf("null metadata: %+v", v)
+	}
+	if !slices.IsSortedFunc(r.Metadata, func(a, b invocation.Meta) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("metadata not sorted by name: %+v", r.Metadata)
+	}
+	if _, ok := r.Meta("Absent"); ok {
+		t.Error("Meta found a name that is not there")
 	}
 }
 
