@@ -230,34 +230,45 @@ type commandExecutor struct {
 	env map[string]string
 }
 
-// stdinBufs holds buffers for the request JSON of command runs: the guest
-// reads it during the run, and nothing refers to it once the run returns.
-var stdinBufs = sync.Pool{New: func() any { return new([]byte) }}
+// ioBufs holds buffers for the request JSON a command run reads and the
+// response it writes: the guest copies stdin in and stdout out, so a
+// buffer is free again once the run and the decoding are over.
+var ioBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// maxPooledStdin is the largest stdin buffer kept for reuse; a larger
-// request's buffer is left to the collector.
-const maxPooledStdin = 64 << 10
+// maxPooledIO is the largest buffer kept for reuse; a larger one (a big
+// request or response) is left to the garbage collector.
+const maxPooledIO = 64 << 10
+
+// putIOBuf gives buf back to ioBufs with b's array, which was appended
+// from *buf.
+func putIOBuf(buf *[]byte, b []byte) {
+	if cap(b) <= maxPooledIO {
+		*buf = b[:0]
+		ioBufs.Put(buf)
+	}
+}
 
 func (x *commandExecutor) invoke(ctx context.Context, lv *liveModule, req *invocation.Request, logf func(invocation.Log)) (*invocation.Result, error) {
-	buf := stdinBufs.Get().(*[]byte)
+	buf := ioBufs.Get().(*[]byte)
 	stdin, err := customhandler.AppendRequest((*buf)[:0], x.fn, req, time.Now().UTC(), uuid.NewString())
 	if err != nil {
-		stdinBufs.Put(buf)
+		ioBufs.Put(buf)
 		return nil, &RunError{Kind: InvalidInput, Path: x.mod.path, Detail: err.Error()}
 	}
+	obuf := ioBufs.Get().(*[]byte)
 	out, err := x.mod.runCommand(ctx, lv, CommandInput{
-		Stdin:  stdin,
-		Env:    x.env,
-		Stderr: func(line string) { logf(invocation.Log{Level: invocation.LevelInformation, Message: line}) },
+		Stdin:     stdin,
+		Env:       x.env,
+		Stderr:    func(line string) { logf(invocation.Log{Level: invocation.LevelInformation, Message: line}) },
+		StdoutBuf: *obuf,
 	})
-	if cap(stdin) <= maxPooledStdin {
-		*buf = stdin[:0]
-		stdinBufs.Put(buf)
-	}
+	putIOBuf(buf, stdin)
 	if err != nil {
-		return nil, err
+		return nil, err // its RunError may hold stdout: obuf is not reused
 	}
+	// The decoded response copies what it keeps of stdout.
 	res, err := customhandler.DecodeResponse(x.fn, out.Stdout)
+	putIOBuf(obuf, out.Stdout)
 	if err != nil {
 		return nil, &RunError{Kind: InvalidOutput, Path: x.mod.path, Detail: err.Error(), StderrTail: out.StderrTail}
 	}

@@ -29,6 +29,11 @@ type CommandInput struct {
 	// "\n"), in order, while the guest runs, on the goroutine that called
 	// RunCommand. It must not block for long: the guest waits for it.
 	Stderr func(line string)
+	// StdoutBuf, when it has capacity, is where stdout is written
+	// (from StdoutBuf[:0]), so that a caller can reuse one buffer for
+	// many runs; CommandOutput.Stdout and RunError.Stdout then share its
+	// array.
+	StdoutBuf []byte
 }
 
 // CommandOutput is the result of a successful run.
@@ -238,7 +243,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 		c.stop = c.stopRun
 	}
 	c.stdin.Reset(in.Stdin)
-	c.stdout = stdoutBuffer{limit: m.lim.MaxStdoutBytes, cancel: c.stop}
+	c.stdout = stdoutBuffer{buf: in.StdoutBuf[:0], limit: m.lim.MaxStdoutBytes, cancel: c.stop}
 	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: c.stop}
 	c.rctx = runContext{Context: ctx, c: c}
 	c.stopped, c.cancel = nil, nil
