@@ -327,7 +327,15 @@ type report struct {
 	LatencyMS   map[string]float64 `json:"latencyMs"`
 	RSSStartKiB int64              `json:"rssStartKiB"`
 	RSSEndKiB   int64              `json:"rssEndKiB"`
-	Samples     []string           `json:"samples,omitempty"` // RSS every -sample
+	// CPU time per measured invocation, user and system, of the worker
+	// process and of wasmload itself (the host's part), in µs; 0 where
+	// /proc is missing.
+	WorkerCPUMicros float64 `json:"workerCpuMicros,omitempty"`
+	ClientCPUMicros float64 `json:"clientCpuMicros,omitempty"`
+	// The worker's read and write system calls per measured invocation.
+	WorkerReads  float64  `json:"workerReads,omitempty"`
+	WorkerWrites float64  `json:"workerWrites,omitempty"`
+	Samples      []string `json:"samples,omitempty"` // RSS every -sample
 	// StrayResponses counts answers to no request in flight (a second
 	// answer to one request): every request must be answered exactly once.
 	StrayResponses int64    `json:"strayResponses"`
@@ -415,7 +423,11 @@ func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerCo
 		mixed    = map[string]int{}
 	)
 	var startRSS int64
-	began := drive(o.concurrency, o.warmup, o.n, func() { startRSS = rssKiB(w.Process().Pid()) }, func(measuring bool) bool {
+	var startCPU cpuTimes
+	began := drive(o.concurrency, o.warmup, o.n, func() {
+		startRSS = rssKiB(w.Process().Pid())
+		startCPU = readCPU(w.Process().Pid())
+	}, func(measuring bool) bool {
 		name, build, id := target.Name, targetReq, ids[target.Name]
 		if len(mix) > 0 {
 			r := rand.Float64() * 100
@@ -459,6 +471,7 @@ func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerCo
 		return true
 	})
 	elapsed := time.Since(began)
+	cpu := readCPU(w.Process().Pid()).since(startCPU)
 	close(stopSampling)
 	<-sampled
 	_, _ = w.Status(ctx) // a last health line, if 10 s have passed
@@ -469,6 +482,13 @@ func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerCo
 		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)+sum(mixed)) / elapsed.Seconds(),
 		LatencyMS: percentiles(lat), RSSStartKiB: startRSS, RSSEndKiB: rssKiB(w.Process().Pid()),
 		Samples: samples, StrayResponses: w.StrayResponses(),
+	}
+	if n := len(lat) + sum(mixed); n > 0 && cpu.ok {
+		r.WorkerCPUMicros = float64(cpu.worker.Microseconds()) / float64(n)
+		r.ClientCPUMicros = float64(cpu.client.Microseconds()) / float64(n)
+		if cpu.reads >= 0 {
+			r.WorkerReads, r.WorkerWrites = float64(cpu.reads)/float64(n), float64(cpu.writes)/float64(n)
+		}
 	}
 	healthMu.Lock()
 	for _, l := range health {
@@ -566,6 +586,10 @@ func printReport(out io.Writer, asJSON bool, r report) error {
 		fmt.Fprintf(out, "mixed in: %v\n", r.Mixed)
 	}
 	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end\n", r.RSSStartKiB, r.RSSEndKiB)
+	if r.WorkerCPUMicros > 0 {
+		fmt.Fprintf(out, "CPU per invocation: worker %.1f µs, wasmload (the host's part) %.1f µs; worker system calls per invocation: %.2f reads, %.2f writes\n",
+			r.WorkerCPUMicros, r.ClientCPUMicros, r.WorkerReads, r.WorkerWrites)
+	}
 	fmt.Fprintf(out, "stray responses (a request answered twice): %d\n", r.StrayResponses)
 	for _, x := range r.Samples {
 		fmt.Fprintf(out, "  sample %s\n", x)
