@@ -327,6 +327,9 @@ type report struct {
 	LatencyMS   map[string]float64 `json:"latencyMs"`
 	RSSStartKiB int64              `json:"rssStartKiB"`
 	RSSEndKiB   int64              `json:"rssEndKiB"`
+	// RSSPeakKiB is the worker's peak RSS since it started (VmHWM),
+	// loading included.
+	RSSPeakKiB int64 `json:"rssPeakKiB"`
 	// CPU time per measured invocation, user and system, of the worker
 	// process and of wasmload itself (the host's part), in µs; 0 where
 	// /proc is missing.
@@ -481,7 +484,8 @@ func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerCo
 		Invocations: len(lat), Failures: failures, FirstError: firstErr, Mixed: mixed,
 		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)+sum(mixed)) / elapsed.Seconds(),
 		LatencyMS: percentiles(lat), RSSStartKiB: startRSS, RSSEndKiB: rssKiB(w.Process().Pid()),
-		Samples: samples, StrayResponses: w.StrayResponses(),
+		RSSPeakKiB: statusKiB(w.Process().Pid(), "VmHWM:"),
+		Samples:    samples, StrayResponses: w.StrayResponses(),
 	}
 	if n := len(lat) + sum(mixed); n > 0 && cpu.ok {
 		r.WorkerCPUMicros = float64(cpu.worker.Microseconds()) / float64(n)
@@ -585,7 +589,7 @@ func printReport(out io.Writer, asJSON bool, r report) error {
 	if len(r.Mixed) > 0 {
 		fmt.Fprintf(out, "mixed in: %v\n", r.Mixed)
 	}
-	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end\n", r.RSSStartKiB, r.RSSEndKiB)
+	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end, %d KiB at its peak (VmHWM)\n", r.RSSStartKiB, r.RSSEndKiB, r.RSSPeakKiB)
 	if r.WorkerCPUMicros > 0 {
 		fmt.Fprintf(out, "CPU per invocation: worker %.1f µs, wasmload (the host's part) %.1f µs; worker system calls per invocation: %.2f reads, %.2f writes\n",
 			r.WorkerCPUMicros, r.ClientCPUMicros, r.WorkerReads, r.WorkerWrites)
@@ -628,13 +632,17 @@ func sum(m map[string]int) int {
 }
 
 // rssKiB reads a process's resident set size from /proc (0 where there is none).
-func rssKiB(pid int) int64 {
+func rssKiB(pid int) int64 { return statusKiB(pid, "VmRSS:") }
+
+// statusKiB reads one field, in kB, of /proc/<pid>/status: VmRSS (the
+// resident set) or VmHWM (its peak since the process started).
+func statusKiB(pid int, field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return n
 		}
