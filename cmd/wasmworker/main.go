@@ -17,7 +17,7 @@
 //	                       80 % of the container's (cgroup) memory limit, if any
 //	WASMWORKER_CPUPROFILE  write a CPU profile of the whole run to this file (for go tool pprof)
 //	WASMWORKER_MEMPROFILE  write the allocations of the whole run to this file when the worker ends
-//	WASMWORKER_MAX_RUNNING guests running at once (default 4 per core); more invocations wait
+//	WASMWORKER_MAX_RUNNING guests using a CPU at once (default one per core); more invocations wait
 //	WASMWORKER_COMPILE_TIMEOUT  how long a load waits for its module to compile (Go duration or
 //	                       seconds; default 60 s)
 //	WASMWORKER_IDLE_RELEASE  release a module's compiled code after it served no invocation for

@@ -15,6 +15,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/linmem"
 	"github.com/wasmworker/wasmworker/internal/reset"
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 // DefaultMaxInstances is PoolConfig.MaxInstances when zero.
@@ -28,10 +29,10 @@ type PoolConfig struct {
 	MaxInstances int
 	// MaxIdle bounds the warm instances kept for reuse: an instance coming
 	// back from an invocation while MaxIdle others wait idle is closed
-	// instead. Warm instances beyond what the worker can run at once only
-	// hold memory (a Go guest's linear memory is several MiB), so the engine
-	// sets it to the worker's running limit. Zero or more than MaxInstances
-	// means MaxInstances.
+	// instead. Warm instances beyond the invocations in progress at once
+	// only hold memory (a Go guest's linear memory is several MiB), so the
+	// engine bounds it (engine.Config.MaxIdleInstances). Zero or more than
+	// MaxInstances means MaxInstances.
 	MaxIdle int
 	// Isolate gives every invocation an instance in the state it had
 	// right after instantiation (and _initialize): a fresh instance,
@@ -128,10 +129,18 @@ var errPoolClosed = errors.New("the instance pool is closed")
 func (p *Pool) Invoke(ctx context.Context, entry string, inv *Invocation) error {
 	select {
 	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		err := &CallError{Entry: entry, Err: fmt.Errorf("waiting for a free instance: %w", context.Cause(ctx))}
-		inv.finish(0, err)
-		return err
+	default:
+		// Waiting for an instance, the invocation gives its running slot
+		// back: the instances' holders may need one to finish.
+		s := slots.Pause(ctx)
+		select {
+		case p.slots <- struct{}{}:
+			s.Resume(ctx)
+		case <-ctx.Done():
+			err := &CallError{Entry: entry, Err: fmt.Errorf("waiting for a free instance: %w", context.Cause(ctx))}
+			inv.finish(0, err)
+			return err
+		}
 	}
 	defer func() { <-p.slots }()
 
@@ -266,6 +275,8 @@ func (in *instance) sleep(ns int64) {
 	var done <-chan struct{} // nil without a context: a plain sleep
 	if in.ctx != nil {
 		done = in.ctx.Done()
+		// Asleep, the guest uses no CPU: its running slot is free meanwhile.
+		defer slots.Pause(in.ctx).Resume(in.ctx)
 	}
 	t := time.NewTimer(time.Duration(ns))
 	defer t.Stop()

@@ -33,14 +33,16 @@ type Config struct {
 	// DefaultIdleRelease; negative disables it. Without an on-disk cache
 	// modules are never released.
 	IdleRelease time.Duration
-	// MaxIdleInstances bounds the warm instances an ABI module keeps for
-	// reuse (abi.PoolConfig.MaxIdle): more than the guests the worker runs
-	// at once would only hold memory. 0 means DefaultMaxIdleInstances().
+	// MaxIdleInstances bounds the warm instances a module keeps for reuse
+	// (abi.PoolConfig.MaxIdle, and reset command instances): more than the
+	// guests that run or wait at once would only hold memory. 0 means
+	// DefaultMaxIdleInstances().
 	MaxIdleInstances int
 }
 
 // DefaultMaxIdleInstances is Config.MaxIdleInstances when zero: four per
-// core, the worker's default running limit (worker.DefaultMaxRunning).
+// core: more than the worker runs at once (worker.DefaultMaxRunning, one
+// per core), for guests that wait on the network or a sleep meanwhile.
 func DefaultMaxIdleInstances() int { return 4 * max(runtime.GOMAXPROCS(0), 1) }
 
 // DefaultCacheDir returns $WASMWORKER_CACHE_DIR if set, else

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wasmworker/wasmworker/internal/abi"
+	"github.com/wasmworker/wasmworker/internal/slots"
 	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
@@ -212,7 +213,11 @@ func (m *Module) use(ctx context.Context) (*liveModule, *RunError) {
 	if lv := m.live.Load(); lv != nil {
 		return lv, nil
 	}
+	// Compiling is bounded by the engine's compile slots; waiting for it
+	// (here or for another invocation's compile) needs no running slot.
+	s := slots.Pause(ctx)
 	lv, re := m.materialize(ctx)
+	s.Resume(ctx)
 	if re != nil {
 		m.useMu.RUnlock()
 		return nil, re

@@ -324,7 +324,7 @@ func TestCloseLazyAndMaterialized(t *testing.T) {
 }
 
 // TestMaxIdleInstances: an ABI module's pool keeps at most
-// Config.MaxIdleInstances warm instances (the worker's running limit), and
+// Config.MaxIdleInstances warm instances, and
 // by default DefaultMaxIdleInstances, never more than Limits.MaxInstances.
 func TestMaxIdleInstances(t *testing.T) {
 	for _, tc := range []struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmworker/wasmworker/internal/linmem"
 	"github.com/wasmworker/wasmworker/internal/reset"
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 // This file holds the reuse of command-mode instances. A command runs in a
@@ -121,6 +122,8 @@ func (c *cmdInstance) sleep(ns int64) {
 	var done <-chan struct{}
 	if c.rctx.Context != nil {
 		done = c.rctx.Done()
+		// Asleep, the guest uses no CPU: its running slot is free meanwhile.
+		defer slots.Pause(c.rctx.Context).Resume(c.rctx.Context)
 	}
 	t := time.NewTimer(time.Duration(ns))
 	defer t.Stop()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmworker/wasmworker/internal/linmem"
 	"github.com/wasmworker/wasmworker/internal/reset"
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 // CommandInput is the input of one command-mode run.
@@ -414,8 +415,12 @@ func (m *Module) acquire(ctx context.Context) *RunError {
 		return nil
 	default:
 	}
+	// Waiting for an instance, the invocation gives its running slot back:
+	// the instances' holders may need one to finish.
+	s := slots.Pause(ctx)
 	select {
 	case m.slots <- struct{}{}:
+		s.Resume(ctx)
 		return nil
 	case <-ctx.Done():
 		k, _ := ctxKind(ctx)

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 // Code classifies a failure; each maps to one ABI error code (SPEC §6).
@@ -265,7 +267,11 @@ func (s *Session) send(head, body []byte) (int32, *Error) {
 	if _, ok := req.Header["User-Agent"]; !ok {
 		req.Header.Set("User-Agent", s.c.userAgent)
 	}
+	// Waiting on the network, the guest uses no CPU: its running slot is
+	// free meanwhile (internal/slots).
+	slot := slots.Pause(s.ctx)
 	resp, derr := s.c.http.Do(req)
+	slot.Resume(s.ctx)
 	if derr != nil {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
@@ -494,7 +500,9 @@ func (s *Session) read(h int32, p []byte) (int, *Error) {
 	if int64(len(p)) > left {
 		p = p[:left]
 	}
+	slot := slots.Pause(s.ctx) // the body may still be on its way
 	n, rerr := readSome(r.body, p)
+	slot.Resume(s.ctx)
 	if n > 0 {
 		s.mu.Lock()
 		s.bytes += int64(n)

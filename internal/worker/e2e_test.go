@@ -648,3 +648,60 @@ func TestProtocolFaults(t *testing.T) {
 		t.Errorf("Echo after protocol faults: %v", resp.GetResult())
 	}
 }
+
+// TestWaitingGuestsFreeTheirSlot runs the worker with one running slot. A
+// guest asleep, and one waiting for the only instance its function may
+// have, give the slot back (internal/slots): an Echo sent after them is
+// answered while the first still sleeps. Holding the slot, either would
+// keep the Echo waiting until the sleep ended.
+func TestWaitingGuestsFreeTheirSlot(t *testing.T) {
+	t.Setenv("WASMWORKER_MAX_RUNNING", "1")
+	app := copyApp(t, testApp, "Sleep", "Echo")
+	writeFile(t, filepath.Join(app, "Sleep", "function.json"), `{
+  "scriptFile": "main.wasm",
+  "wasmworker": { "maxInstances": 1 },
+  "bindings": [
+    { "type": "queueTrigger", "direction": "in", "name": "msg", "queueName": "sleep" },
+    { "type": "queue", "direction": "out", "name": "$return", "queueName": "slept" }
+  ]
+}`)
+	h := startWorker(t, app)
+	h.initWorker()
+	ids := h.mustLoad("Sleep", "Echo")
+	echo := func(n int) *rpc.InvocationRequest {
+		return httpRequest(ids["Echo"], "GET", fmt.Sprintf("http://localhost/api/echo/%d", n), map[string]string{"id": fmt.Sprint(n)}, nil, nil, nil)
+	}
+	// Both modules compiled before anything is ordered.
+	for _, req := range []*rpc.InvocationRequest{echo(0), queueRequest(ids["Sleep"], "msg", "1", 1)} {
+		if resp, _ := h.invoke(req, time.Minute); resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+			t.Fatalf("warm-up: %v", resp.GetResult())
+		}
+	}
+	sleeper := queueRequest(ids["Sleep"], "msg", "4000", 1)
+	waiter := queueRequest(ids["Sleep"], "msg", "1", 1)
+	late := echo(1)
+	h.sendInvocation(sleeper)
+	time.Sleep(300 * time.Millisecond) // not a measurement: lets the sleeper reach its sleep first
+	h.sendInvocation(waiter)
+	time.Sleep(300 * time.Millisecond) // and the waiter its wait for the instance
+	h.sendInvocation(late)
+	order := map[string]int{}
+	for _, req := range []*rpc.InvocationRequest{sleeper, waiter, late} {
+		m, idx := h.tryAwait(time.Minute, func(m *rpc.StreamingMessage) bool {
+			return m.GetInvocationResponse().GetInvocationId() == req.InvocationId
+		})
+		if idx < 0 {
+			t.Fatalf("no response to %s", req.InvocationId)
+		}
+		if st := m.GetInvocationResponse().GetResult().GetStatus(); st != rpc.StatusResult_Success {
+			t.Fatalf("%s: %v", req.InvocationId, m.GetInvocationResponse().GetResult())
+		}
+		order[req.InvocationId] = idx
+	}
+	if order[late.InvocationId] > order[sleeper.InvocationId] {
+		t.Error("the Echo was answered after the sleeping guest: a guest asleep, or waiting for an instance, kept the only running slot")
+	}
+	if order[waiter.InvocationId] < order[sleeper.InvocationId] {
+		t.Error("the second Sleep was answered before the first, whose instance it had to wait for")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
 	"github.com/wasmworker/wasmworker/internal/rpcconv"
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 var (
@@ -139,14 +140,16 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 	}
 
 	id := req.GetInvocationId()
-	select {
-	case w.runSem <- struct{}{}: // a free slot: ctx.Done, which allocates, is not needed
-	default:
-		if resp := w.awaitSlot(ctx, req, fn.name); resp != nil {
+	// The guest's running slot; it gives the slot back while it waits
+	// (internal/slots), so the slot is carried in ctx.
+	slot := new(slots.Slot)
+	if !w.running.TryTake(slot) { // a free slot: ctx.Done, which allocates, is not needed
+		if resp := w.awaitSlot(ctx, slot, req, fn.name); resp != nil {
 			return resp
 		}
 	}
-	defer func() { <-w.runSem }()
+	defer slot.Release()
+	ctx = slots.With(ctx, slot)
 	start := time.Now()
 	res, err := fn.run.Invoke(ctx, rpcconv.Request(req), func(l invocation.Log) {
 		w.userLog(id, rpcconv.Level(l.Level), l.Message)
@@ -176,21 +179,19 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 	}
 }
 
-// awaitSlot waits for one of the worker's guest slots (runSem) and returns
+// awaitSlot waits for one of the worker's guest slots (w.running) and returns
 // nil once it holds one, or the invocation's failure when its context ends
 // first.
-func (w *Worker) awaitSlot(ctx context.Context, req *rpc.InvocationRequest, name string) *rpc.InvocationResponse {
-	select {
-	case w.runSem <- struct{}{}:
+func (w *Worker) awaitSlot(ctx context.Context, slot *slots.Slot, req *rpc.InvocationRequest, name string) *rpc.InvocationResponse {
+	if w.running.Take(ctx, slot) {
 		return nil
-	case <-ctx.Done():
-		kind := engine.DeadlineExceeded
-		if errors.Is(ctx.Err(), context.Canceled) {
-			kind = engine.Canceled
-		}
-		return failureResponse(req, name, kind, fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
-			cap(w.runSem), context.Cause(ctx)))
 	}
+	kind := engine.DeadlineExceeded
+	if errors.Is(ctx.Err(), context.Canceled) {
+		kind = engine.Canceled
+	}
+	return failureResponse(req, name, kind, fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
+		w.running.Cap(), context.Cause(ctx)))
 }
 
 // deadline is how long an invocation may run in the worker: the host's

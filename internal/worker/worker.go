@@ -31,6 +31,7 @@ import (
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
 	"github.com/wasmworker/wasmworker/internal/rpcconv"
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 // ErrStreamEnded is what Run returns when the host's stream ends without a
@@ -58,13 +59,15 @@ type Options struct {
 	EchoForBenchmarks bool
 	// MaxRunning bounds the guests running at once across all functions;
 	// further invocations wait (until their deadline or cancel) for a slot.
-	// Guests are CPU-bound, so more than a few per core only adds memory
-	// and latency. Zero means DefaultMaxRunning().
+	// A guest gives its slot back while it waits (a sleep, an outbound
+	// request, a free instance; internal/slots), so the bound counts guests
+	// using a CPU: more than the cores can run only adds live instances,
+	// and their memory. Zero means DefaultMaxRunning().
 	MaxRunning int
 }
 
-// DefaultMaxRunning is Options.MaxRunning when zero: four guests per core.
-func DefaultMaxRunning() int { return 4 * max(runtime.GOMAXPROCS(0), 1) }
+// DefaultMaxRunning is Options.MaxRunning when zero: one guest per core.
+func DefaultMaxRunning() int { return max(runtime.GOMAXPROCS(0), 1) }
 
 // Capabilities are the features this worker declares in WorkerInitResponse
 // (docs/host-contract.md §2.4, §8). Any non-empty value turns a feature on in the host.
@@ -108,8 +111,8 @@ type Worker struct {
 	inflight map[string]*running // by invocation id
 	draining bool
 	invWG    sync.WaitGroup
-	runSem   chan struct{} // one token per running guest (Options.MaxRunning)
-	runner   *runner       // the goroutines invocations run on
+	running  *slots.Limit // one slot per guest using a CPU (Options.MaxRunning)
+	runner   *runner      // the goroutines invocations run on
 
 	lastHealth atomic.Int64 // unix ns of the last health log
 
@@ -132,9 +135,12 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	// An ABI module keeps no more warm instances than can run at once.
+	// A module keeps warm instances for the guests that run at once, and
+	// for those waiting on the network or a sleep meanwhile (which hold no
+	// running slot), so at least the engine's default.
 	maxRunning := cmp.Or(max(opts.MaxRunning, 0), DefaultMaxRunning())
-	engine, err := engine.NewEngine(engine.Config{CacheDir: opts.CacheDir, Logger: log, MaxIdleInstances: maxRunning})
+	engine, err := engine.NewEngine(engine.Config{CacheDir: opts.CacheDir, Logger: log,
+		MaxIdleInstances: max(maxRunning, engine.DefaultMaxIdleInstances())})
 	if err != nil {
 		return fmt.Errorf("start wasm engine: %w", err)
 	}
@@ -147,7 +153,7 @@ func Run(ctx context.Context, opts Options) error {
 		functions:  map[string]*function{},
 		inflight:   map[string]*running{},
 		loadSem:    make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
-		runSem:     make(chan struct{}, maxRunning),
+		running:    slots.New(maxRunning),
 		runner:     newRunner(),
 		terminated: make(chan struct{}),
 	}
