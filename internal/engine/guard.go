@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 	"github.com/wasmworker/wasmworker/internal/reset"
+	"github.com/wasmworker/wasmworker/internal/slots"
 	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
@@ -27,7 +28,8 @@ import (
 // function entry counts down a fuel global and, every guardInterval times,
 // calls the import guardModule.guardFunc, yieldFunc, which stops the guest
 // if the run's context has ended and, being Go code, lets the Go scheduler
-// and collector in. Bulk memory and table instructions (memory.fill,
+// and collector in, and lets a guest that held its running slot for a
+// quantum give it to one waiting (internal/slots). Bulk memory and table instructions (memory.fill,
 // memory.copy, memory.init, table.*) are charged to the same fuel by their
 // length (one unit per 64 bytes), so that straight-line code made of large
 // ones is stopped as promptly. That costs a few percent on CPU-bound code.
@@ -140,6 +142,10 @@ func instantiateGuard(ctx context.Context, rt wazero.Runtime) error {
 // Go code, it also lets the Go scheduler and garbage collector stop the
 // guest's goroutine.
 func yieldFunc(ctx context.Context, _ []uint64) {
+	// A guest that held its running slot for a quantum while others wait
+	// for one queues again (internal/slots): long and runaway guests share
+	// the slots instead of holding them until their deadlines.
+	slots.Yield(ctx)
 	if err := ctx.Err(); err != nil {
 		code := sys.ExitCodeContextCanceled
 		if errors.Is(err, context.DeadlineExceeded) {

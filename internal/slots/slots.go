@@ -1,36 +1,63 @@
 // Package slots bounds how many guests run at once, and lets a guest give
-// its slot back while it waits (a sleep, a network call, a free instance):
-// the bound counts guests that use a CPU, not guests that wait, so it can
-// be as small as the cores can run without starving guests that wait on
-// the network, and a busy CPU-bound function holds no more live instances,
-// and their memory, than the cores can run.
+// its slot back while it waits (a sleep, a network call, a free instance, a
+// compile), so that the bound counts guests that use a CPU, not guests that
+// wait: it can be as small as the cores can run without starving guests
+// that wait on the network, and a busy CPU-bound function holds no more
+// live instances, and their memory, than the cores can run.
+//
+// Slots are handed out in order of request, with two exceptions. A guest
+// taking its slot back after a wait goes before invocations that have not
+// started (it holds an instance, and memory, while it waits). And a guest
+// that has held its slot for a quantum while others wait gives it up at its
+// next yield point (Yield) and queues again, so that a few long or runaway
+// guests share the slots with the rest instead of holding them until their
+// deadlines.
 package slots
 
-import "context"
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Quantum is how long a guest keeps its slot while others wait for one.
+const Quantum = 50 * time.Millisecond
 
 // Limit is a number of running slots shared by invocations.
-type Limit struct{ sem chan struct{} }
+type Limit struct {
+	mu      sync.Mutex
+	size    int
+	used    int
+	resumed []chan struct{} // waiting guests that held a slot before (Resume)
+	fresh   []chan struct{} // waiting invocations, and guests that yielded
+	waiting int             // len(resumed) + len(fresh)
+}
 
 // New returns a Limit of n slots (at least one).
-func New(n int) *Limit { return &Limit{sem: make(chan struct{}, max(n, 1))} }
+func New(n int) *Limit { return &Limit{size: max(n, 1)} }
 
 // Cap returns the number of slots.
-func (l *Limit) Cap() int { return cap(l.sem) }
+func (l *Limit) Cap() int { return l.size }
 
 // Slot is one invocation's hold on a Limit. It is used by the goroutine
 // that runs the invocation (and the guest's calls on it), not concurrently.
 type Slot struct {
-	l    *Limit
-	held bool
+	l     *Limit
+	held  bool
+	since time.Time // when it was taken
 }
 
-// TryTake takes a free slot for s, if there is one.
+// TryTake takes a free slot for s, if there is one and nobody waits.
 func (l *Limit) TryTake(s *Slot) bool {
 	s.l = l
-	select {
-	case l.sem <- struct{}{}:
+	l.mu.Lock()
+	if l.used < l.size && l.waiting == 0 {
+		l.used++
 		s.held = true
-	default:
+	}
+	l.mu.Unlock()
+	if s.held {
+		s.since = time.Now()
 	}
 	return s.held
 }
@@ -38,23 +65,80 @@ func (l *Limit) TryTake(s *Slot) bool {
 // Take takes a slot for s, waiting until one is free; false when ctx ends
 // first (s then holds none).
 func (l *Limit) Take(ctx context.Context, s *Slot) bool {
-	if l.TryTake(s) {
+	return l.take(ctx, s, false)
+}
+
+// take takes a slot for s; a resumed guest goes before the others.
+func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
+	s.l = l
+	l.mu.Lock()
+	if l.used < l.size && l.waiting == 0 {
+		l.used++
+		l.mu.Unlock()
+		s.held, s.since = true, time.Now()
 		return true
 	}
+	ch := make(chan struct{}, 1)
+	if resumed {
+		l.resumed = append(l.resumed, ch)
+	} else {
+		l.fresh = append(l.fresh, ch)
+	}
+	l.waiting++
+	l.mu.Unlock()
 	select {
-	case l.sem <- struct{}{}:
-		s.held = true
+	case <-ch:
+		s.held, s.since = true, time.Now()
+		return true
 	case <-ctx.Done():
 	}
-	return s.held
+	l.mu.Lock()
+	if !l.drop(ch) { // handed a slot meanwhile: give it on
+		l.releaseLocked()
+	}
+	l.mu.Unlock()
+	return false
+}
+
+// drop removes ch from the queues and reports whether it was there.
+func (l *Limit) drop(ch chan struct{}) bool {
+	for _, q := range []*[]chan struct{}{&l.resumed, &l.fresh} {
+		for i, c := range *q {
+			if c == ch {
+				*q = append((*q)[:i], (*q)[i+1:]...)
+				l.waiting--
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// releaseLocked hands a slot to the first waiter, or frees it. l.mu is held.
+func (l *Limit) releaseLocked() {
+	var ch chan struct{}
+	switch {
+	case len(l.resumed) > 0:
+		ch, l.resumed = l.resumed[0], l.resumed[1:]
+	case len(l.fresh) > 0:
+		ch, l.fresh = l.fresh[0], l.fresh[1:]
+	default:
+		l.used--
+		return
+	}
+	l.waiting--
+	ch <- struct{}{}
 }
 
 // Release gives the slot back; nothing when s holds none or is nil.
 func (s *Slot) Release() {
-	if s != nil && s.held {
-		s.held = false
-		<-s.l.sem
+	if s == nil || !s.held {
+		return
 	}
+	s.held = false
+	s.l.mu.Lock()
+	s.l.releaseLocked()
+	s.l.mu.Unlock()
 }
 
 // Held reports whether s holds a slot.
@@ -62,7 +146,7 @@ func (s *Slot) Held() bool { return s != nil && s.held }
 
 type ctxKey struct{}
 
-// With returns ctx carrying s, for Pause to find.
+// With returns ctx carrying s, for Pause and Yield to find.
 func With(ctx context.Context, s *Slot) context.Context {
 	return context.WithValue(ctx, ctxKey{}, s)
 }
@@ -80,10 +164,32 @@ func Pause(ctx context.Context) *Slot {
 }
 
 // Resume takes a slot again for s, which Pause gave back, once the wait is
-// over: it waits for a free one, unless ctx has ended, when the guest is
-// about to be stopped and goes on without one.
+// over, before invocations that have not started: it waits for a free one,
+// unless ctx has ended, when the guest is about to be stopped and goes on
+// without one.
 func (s *Slot) Resume(ctx context.Context) {
 	if s != nil {
-		s.l.Take(ctx, s)
+		s.l.take(ctx, s, true)
 	}
+}
+
+// Yield is a running guest's yield point: when the slot ctx carries has
+// been held for a Quantum and others wait for one, it gives it up and
+// queues again (behind those waiting); false when ctx ended meanwhile (the
+// guest then holds no slot and is about to be stopped).
+func Yield(ctx context.Context) bool {
+	s, _ := ctx.Value(ctxKey{}).(*Slot)
+	if !s.Held() || time.Since(s.since) < Quantum {
+		return true
+	}
+	l := s.l
+	l.mu.Lock()
+	waiting := l.waiting > 0
+	l.mu.Unlock()
+	if !waiting {
+		s.since = time.Now() // a new quantum
+		return true
+	}
+	s.Release()
+	return l.take(ctx, s, false)
 }

@@ -2,6 +2,7 @@ package slots
 
 import (
 	"context"
+	"runtime"
 	"testing"
 )
 
@@ -91,5 +92,114 @@ func TestResumeGivesUpWhenTheContextEnds(t *testing.T) {
 	s.Release() // holds none: must not free other's slot
 	if l.TryTake(&s) {
 		t.Fatal("releasing a slot not held freed another's")
+	}
+}
+
+// waitQueued waits until n takers are queued on l (they run on other
+// goroutines).
+func waitQueued(l *Limit, n int) {
+	for {
+		l.mu.Lock()
+		w := l.waiting
+		l.mu.Unlock()
+		if w >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestResumeGoesFirst: a guest taking its slot back after a wait is served
+// before invocations that queued earlier but have not started; among
+// equals, first come first served; a new taker does not jump the queue.
+func TestResumeGoesFirst(t *testing.T) {
+	l := New(1)
+	var holder, paused Slot
+	l.TryTake(&paused)
+	ctx := With(context.Background(), &paused)
+	p := Pause(ctx)
+	l.TryTake(&holder)
+
+	order := make(chan string, 3)
+	take := func(name string) {
+		var s Slot
+		l.Take(context.Background(), &s)
+		order <- name
+		s.Release()
+	}
+	go take("fresh 1")
+	waitQueued(l, 1)
+	go take("fresh 2")
+	waitQueued(l, 2)
+	go func() {
+		p.Resume(ctx)
+		order <- "resumed"
+		p.Release()
+	}()
+	waitQueued(l, 3)
+	var late Slot
+	if l.TryTake(&late) {
+		t.Fatal("TryTake took a slot others were waiting for")
+	}
+	holder.Release()
+	for _, want := range []string{"resumed", "fresh 1", "fresh 2"} {
+		if got := <-order; got != want {
+			t.Fatalf("served %q, want %q", got, want)
+		}
+	}
+	if !l.TryTake(&late) {
+		t.Fatal("the slot was not free at the end")
+	}
+}
+
+// TestYieldAfterAQuantum: a guest yields its slot only when it held it for
+// a quantum and someone waits; it then queues behind the waiter.
+func TestYieldAfterAQuantum(t *testing.T) {
+	l := New(1)
+	var s Slot
+	l.TryTake(&s)
+	ctx := With(context.Background(), &s)
+	if !Yield(ctx) || !s.Held() {
+		t.Fatal("yielded with nobody waiting")
+	}
+	got := make(chan struct{})
+	go func() {
+		var w Slot
+		l.Take(context.Background(), &w)
+		close(got)
+		w.Release()
+	}()
+	waitQueued(l, 1)
+	if !Yield(ctx) || !s.Held() {
+		t.Fatal("yielded before its quantum was over")
+	}
+	s.since = s.since.Add(-Quantum) // as if it had run for a quantum
+	if !Yield(ctx) || !s.Held() {
+		t.Fatal("Yield did not get the slot back")
+	}
+	select {
+	case <-got:
+	default:
+		t.Fatal("the waiter did not run before the slot came back")
+	}
+	// The invocation ended while it queued again: no slot, and none lost.
+	ctx2, cancel := context.WithCancel(ctx)
+	hold := make(chan struct{})
+	go func() {
+		var w Slot
+		l.Take(context.Background(), &w)
+		<-hold
+		w.Release()
+	}()
+	waitQueued(l, 1)
+	cancel()
+	s.since = s.since.Add(-Quantum)
+	if Yield(ctx2) || s.Held() {
+		t.Fatal("Yield with an ended context took a slot back")
+	}
+	close(hold)
+	var last Slot
+	for !l.TryTake(&last) { // the waiter gives its slot back
+		runtime.Gosched()
 	}
 }

@@ -705,3 +705,40 @@ func TestWaitingGuestsFreeTheirSlot(t *testing.T) {
 		t.Error("the second Sleep was answered before the first, whose instance it had to wait for")
 	}
 }
+
+// TestRunawayGuestSharesTheSlot runs the worker with one running slot and
+// a guest that spins until it is stopped: an Echo sent while it spins is
+// answered, because a guest that held its slot for a quantum while others
+// wait gives it up at its next yield point (internal/slots). Without that,
+// the Echo would wait for the spinner's deadline, five minutes away.
+func TestRunawayGuestSharesTheSlot(t *testing.T) {
+	t.Setenv("WASMWORKER_MAX_RUNNING", "1")
+	h := startWorker(t, testApp)
+	h.initWorker()
+	ids := h.mustLoad("Spin", "Echo")
+	echo := func(n int) *rpc.InvocationRequest {
+		return httpRequest(ids["Echo"], "GET", fmt.Sprintf("http://localhost/api/echo/%d", n), map[string]string{"id": fmt.Sprint(n)}, nil, nil, nil)
+	}
+	if resp, _ := h.invoke(echo(0), time.Minute); resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+		t.Fatalf("warm-up: %v", resp.GetResult())
+	}
+	spin := queueRequest(ids["Spin"], "msg", "x", 1)
+	h.sendInvocation(spin)
+	h.await("Spin's log line", time.Minute, func(m *rpc.StreamingMessage) bool {
+		return m.GetRpcLog().GetInvocationId() == spin.InvocationId
+	})
+	for i := 1; i <= 3; i++ {
+		if resp, _ := h.invoke(echo(i), time.Minute); resp.GetResult().GetStatus() != rpc.StatusResult_Success {
+			t.Fatalf("echo %d while a guest spins: %v", i, resp.GetResult())
+		}
+	}
+	if _, idx := h.tryAwait(0, func(m *rpc.StreamingMessage) bool {
+		return m.GetInvocationResponse().GetInvocationId() == spin.InvocationId
+	}); idx >= 0 {
+		t.Fatal("the spinning guest ended before the Echos were answered")
+	}
+	h.send(&rpc.StreamingMessage{Content: &rpc.StreamingMessage_InvocationCancel{InvocationCancel: &rpc.InvocationCancel{InvocationId: spin.InvocationId}}})
+	if resp, _ := h.awaitResponse(spin.InvocationId, time.Minute); resp.GetResult().GetStatus() != rpc.StatusResult_Cancelled {
+		t.Errorf("the spinner after its cancel: %v", resp.GetResult())
+	}
+}
