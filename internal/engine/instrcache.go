@@ -88,19 +88,21 @@ func (e *Engine) cachedInstrumented(sum [32]byte, tables wasmbin.TableLimits) (c
 
 // store writes a cache file atomically (write then rename), so a reader
 // never sees half a file; failures only cost the next process a rewrite.
-func (e *Engine) store(file string, b []byte) {
+func (e *Engine) store(file string, b []byte) bool {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		e.log.Debug("cannot cache instrumented module", "err", err)
-		return
+		return false
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
 	if err != nil {
 		e.log.Debug("cannot cache instrumented module", "err", err)
-		return
+		return false
 	}
 	_, werr := tmp.Write(b)
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
 		_ = os.Remove(tmp.Name())
+		return false
 	}
+	return true
 }

@@ -114,18 +114,18 @@ func (e *Engine) readRecord(file string, sum [32]byte) *validRecord {
 	return &r
 }
 
-// writeRecord stores r in file atomically; a failure only costs the next
-// load a compile.
-func (e *Engine) writeRecord(file string, r validRecord) {
+// writeRecord stores r in file atomically, and reports whether it did; a
+// failure only costs the next load a compile.
+func (e *Engine) writeRecord(file string, r validRecord) bool {
 	if file == "" {
-		return
+		return false
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		e.log.Debug("cannot write validated-module record", "error", err)
-		return
+		return false
 	}
-	e.store(file, b)
+	return e.store(file, b)
 }
 
 // record returns what m's successful load learned.
@@ -384,6 +384,7 @@ func (e *Engine) releaseIdle(cutoff time.Time) int {
 	}
 	if n > 0 {
 		e.log.Debug("released idle wasm modules", "count", n)
+		debug.FreeOSMemory() // what they held goes back to the system now, not in minutes
 	}
 	return n
 }

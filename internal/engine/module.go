@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -327,7 +329,15 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	m.live.Store(lv)
 	m.lastUse.Store(time.Now().UnixNano())
 	e.add(m)
-	e.writeRecord(recFile, m.record())
+	if e.writeRecord(recFile, m.record()) && e.stopIdle != nil {
+		// Compiled to be checked: its code is in the disk cache now, and
+		// kept in memory it would make the first load of an app (a cold
+		// cache) hold every module's code until the idle release. It is
+		// lazy from here, like a module loaded from its record.
+		if m.releaseIfIdle(math.MaxInt64) {
+			debug.FreeOSMemory()
+		}
+	}
 	return m, nil
 }
 
@@ -488,15 +498,19 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 		return nil, err
 	}
 	ok := false
+	var cm wazero.CompiledModule
 	defer func() {
 		if !ok {
 			_ = rt.Close(context.Background())
+			if cm != nil { // compiled but refused: its code leaves the engine's cache too
+				_ = cm.Close(context.Background())
+			}
 		}
 	}()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
 	}
-	cm, err := e.compileWithin(ctx, rt, path, code, lim.CompileTimeout)
+	cm, err = e.compileWithin(ctx, rt, path, code, lim.CompileTimeout)
 	var stopped *stoppedCompile
 	if errors.As(err, &stopped) { // over budget, or ctx ended: no fallback
 		ok = stopped.abandoned // then the compile goes on and closes rt when it ends

@@ -74,7 +74,12 @@ func (e *Engine) releaseShared(sh *sharedRT) error {
 	if !last {
 		return nil
 	}
-	return sh.rt.Close(context.Background())
+	err := sh.rt.Close(context.Background())
+	// The compiled code lives in the engine's cache, shared by every
+	// runtime, not in rt: closing rt leaves it there (and mapped) until
+	// the compiled module is closed too.
+	_ = sh.cm.Close(context.Background())
+	return err
 }
 
 // provideABI instantiates the ABI host module in sh's runtime once.
