@@ -23,11 +23,11 @@ import (
 // guest per invocation no longer churns the heap by its memory; the heap
 // holds requests, responses and wazero's per-instance records, and GOGC
 // mostly sets its floor (4 MiB × GOGC/100). 200 keeps a C function at c=64
-// within 1.5× the idle RSS (8 MB less than 400) at no cost for ABI
-// functions and 13-17 % of the throughput of command-mode functions, which
-// instantiate per invocation (GOGC=400 in the environment buys it back);
-// 150 and 100 cost 25-45 % everywhere (BENCHMARKS.md, "Memory under load
-// and fresh instances (issue #16)").
+// within 1.5× the idle RSS (8 MB less than 400). Since command instances
+// are reset and reused, 300 and 400 make the worker no faster (the 13-17 %
+// once measured came from the load generator inheriting GOGC; BENCHMARKS.md,
+// "Running slots, released code and the invocation path"); 150 and 100
+// cost 25-45 % everywhere ("Memory under load and fresh instances").
 const DefaultGOGC = 200
 
 // GCPercent returns the GOGC the worker sets, or -1 when GOGC is set in the
