@@ -78,7 +78,8 @@ func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 		s.held, s.since = true, time.Now()
 		return true
 	}
-	ch := make(chan struct{}, 1)
+	ch := waiters.Get().(chan struct{})
+	defer waiters.Put(ch) // empty again whichever way this ends
 	if resumed {
 		l.resumed = append(l.resumed, ch)
 	} else {
@@ -94,11 +95,16 @@ func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 	}
 	l.mu.Lock()
 	if !l.drop(ch) { // handed a slot meanwhile: give it on
+		<-ch
 		l.releaseLocked()
 	}
 	l.mu.Unlock()
 	return false
 }
+
+// waiters holds the channels a waiting taker is handed its slot on (one
+// slot at most: buffered).
+var waiters = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
 // drop removes ch from the queues and reports whether it was there.
 func (l *Limit) drop(ch chan struct{}) bool {
@@ -149,6 +155,23 @@ type ctxKey struct{}
 // With returns ctx carrying s, for Pause and Yield to find.
 func With(ctx context.Context, s *Slot) context.Context {
 	return context.WithValue(ctx, ctxKey{}, s)
+}
+
+// Context is a context carrying a Slot, as With makes one, for embedding
+// in a value that lives as long as the invocation: a Context in place
+// allocates nothing. Its zero value is not usable.
+type Context struct {
+	context.Context
+	Slot Slot
+}
+
+// Value returns &c.Slot for Pause and Yield, and the parent's values
+// otherwise.
+func (c *Context) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.Slot
+	}
+	return c.Context.Value(key)
 }
 
 // Pause gives back the slot ctx carries, if it holds one, before the

@@ -203,3 +203,26 @@ func TestYieldAfterAQuantum(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// TestContextCarriesItsSlot: a Context in place carries its own Slot for
+// Pause, and its parent's values and cancellation otherwise.
+func TestContextCarriesItsSlot(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
+	l := New(1)
+	c := &Context{Context: parent}
+	if !l.TryTake(&c.Slot) {
+		t.Fatal("no slot")
+	}
+	if c.Value(key{}) != "v" {
+		t.Error("the parent's value is lost")
+	}
+	if p := Pause(c); p != &c.Slot || l.used != 0 {
+		t.Fatalf("Pause returned %p, want the Context's slot %p", p, &c.Slot)
+	}
+	why := context.Canceled
+	cancel(why)
+	if c.Err() == nil || context.Cause(c) != why {
+		t.Errorf("cancellation not seen through the Context: %v, %v", c.Err(), context.Cause(c))
+	}
+}

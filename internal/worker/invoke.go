@@ -32,6 +32,9 @@ type running struct {
 	req       *rpc.InvocationRequest
 	cancel    context.CancelCauseFunc
 	once      sync.Once // guards the single InvocationResponse
+	// sctx is the invocation's context with its running slot, for the
+	// guest (set by invoke; here so that it costs no allocation).
+	sctx slots.Context
 }
 
 // startInvocation registers the invocation (so that a cancel arriving right
@@ -58,7 +61,7 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 
 	w.runner.run(func() {
 		defer w.invWG.Done()
-		resp := w.invoke(ctx, req)
+		resp := w.invoke(ctx, inv)
 		cancel(nil)
 		w.finish(inv, resp)
 	})
@@ -114,7 +117,8 @@ func (d deadlineError) Error() string {
 }
 
 // invoke runs one invocation and builds its response. It never panics.
-func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *rpc.InvocationResponse) {
+func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.InvocationResponse) {
+	req := inv.req
 	defer func() {
 		if p := recover(); p != nil {
 			w.log.Error("panic while invoking", "invocationId", req.GetInvocationId(), "panic", p)
@@ -141,15 +145,16 @@ func (w *Worker) invoke(ctx context.Context, req *rpc.InvocationRequest) (resp *
 
 	id := req.GetInvocationId()
 	// The guest's running slot; it gives the slot back while it waits
-	// (internal/slots), so the slot is carried in ctx.
-	slot := new(slots.Slot)
+	// (internal/slots), so the slot is carried in ctx, which lives in inv.
+	inv.sctx.Context = ctx
+	slot := &inv.sctx.Slot
 	if !w.running.TryTake(slot) { // a free slot: ctx.Done, which allocates, is not needed
 		if resp := w.awaitSlot(ctx, slot, req, fn.name); resp != nil {
 			return resp
 		}
 	}
 	defer slot.Release()
-	ctx = slots.With(ctx, slot)
+	ctx = &inv.sctx
 	start := time.Now()
 	res, err := fn.run.Invoke(ctx, rpcconv.Request(req), func(l invocation.Log) {
 		w.userLog(id, rpcconv.Level(l.Level), l.Message)
