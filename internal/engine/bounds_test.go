@@ -141,7 +141,7 @@ func sleepModule(abi bool) []byte {
 func TestTablesAreBounded(t *testing.T) {
 	path := writeFile(t, "tablegrow.wasm", tableGrowModule())
 	for _, g := range []guardMode{guardFuel, guardCloseOnDone} {
-		m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, g)
+		m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, g, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestTableLimitIsPerFunction(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 	// The module loads under the slower guard too, and is refused the same.
-	_, err = testEngine.load(context.Background(), guestPath(t, "exit"), Limits{MaxTableEntries: 1000}, Grants{}, guardCloseOnDone)
+	_, err = testEngine.load(context.Background(), guestPath(t, "exit"), Limits{MaxTableEntries: 1000}, Grants{}, guardCloseOnDone, false)
 	if err == nil || !strings.Contains(err.Error(), "entries, above the limit of 1000 entries per table") {
 		t.Fatalf("error = %v", err)
 	}

@@ -74,7 +74,7 @@ func (e *Engine) Declarations(ctx context.Context, path string) (*Declared, erro
 		}
 	}
 	lim := Limits{MemoryPages: DeclareMemoryPages, MaxInstances: 1, Isolate: true}
-	m, err := e.Load(ctx, path, lim)
+	m, err := e.load(ctx, path, lim, Grants{}, guardFuel, true) // used at once: kept compiled
 	if err != nil {
 		return nil, err
 	}

@@ -15,10 +15,11 @@ import (
 )
 
 // declareEngine is an engine of its own, so that the test can check that
-// nothing stays compiled after Declarations.
+// nothing stays compiled after Declarations; its idle release is on, as in
+// the worker (released only by a call, within the test's time).
 func declareEngine(t *testing.T) *Engine {
 	t.Helper()
-	e, err := NewEngine(Config{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), IdleRelease: -1})
+	e, err := NewEngine(Config{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), IdleRelease: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,9 @@ func TestDeclarationsCodesAndLimits(t *testing.T) {
 			t.Fatalf("entry points %v", d.EntryPoints)
 		}
 		resident(t, e)
+		if round == 0 && e.compileCount.Load() != compiles+1 {
+			t.Fatalf("the first Declarations compiled %d times; want once", e.compileCount.Load()-compiles)
+		}
 		if round == 1 && (e.compileCount.Load() != compiles || e.lazyLoads.Load() != lazy) {
 			t.Fatalf("the second Declarations loaded the module again")
 		}

@@ -92,6 +92,7 @@ type Engine struct {
 	compiles     sync.WaitGroup // compiles running, those whose load gave up included
 
 	stopIdle chan struct{} // closed by Close to stop the idle releaser (lazy.go)
+	freeing  atomic.Bool   // a freeMemorySoon is pending (lazy.go)
 
 	// Counters for tests: wazero compiles started, loads answered lazily,
 	// module files read and hashed.

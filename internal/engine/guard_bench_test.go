@@ -68,7 +68,7 @@ var guardModes = []guardMode{guardNone, guardCloseOnDone, guardFuel}
 
 func loadMode(b *testing.B, path string, g guardMode) *Module {
 	b.Helper()
-	m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, g)
+	m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, g, false)
 	if err != nil {
 		b.Fatal(err)
 	}

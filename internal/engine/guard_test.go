@@ -98,7 +98,7 @@ func TestUninstrumentedCodeIsChecked(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := writeFile(t, "bomb.wasm", c.bin)
-			m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, c.guard)
+			m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, c.guard, false)
 			if err == nil {
 				m.Close(context.Background())
 				t.Fatal("loaded")

@@ -249,7 +249,7 @@ func TestHostileCorpus(t *testing.T) {
 func (c hostileCase) run(t *testing.T, path string) {
 	m, err := testEngine.Load(context.Background(), path, c.lim)
 	if c.closeOnDone {
-		m, err = testEngine.load(context.Background(), path, c.lim, Grants{}, guardCloseOnDone)
+		m, err = testEngine.load(context.Background(), path, c.lim, Grants{}, guardCloseOnDone, false)
 	}
 	if c.loadErr != "" {
 		if err == nil {

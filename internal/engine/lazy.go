@@ -384,10 +384,27 @@ func (e *Engine) releaseIdle(cutoff time.Time) int {
 	}
 	if n > 0 {
 		e.log.Debug("released idle wasm modules", "count", n)
-		debug.FreeOSMemory() // what they held goes back to the system now, not in minutes
+		e.freeMemorySoon()
 	}
 	return n
 }
+
+// freeMemorySoon returns the memory released modules held to the system
+// shortly (debug.FreeOSMemory: a collection, then everything free goes
+// back), once for a burst of releases such as an app's first load, rather
+// than leaving it to the runtime's scavenger, which takes minutes.
+func (e *Engine) freeMemorySoon() {
+	if e.freeing.Swap(true) {
+		return
+	}
+	time.AfterFunc(freeMemoryDelay, func() {
+		e.freeing.Store(false)
+		debug.FreeOSMemory()
+	})
+}
+
+// freeMemoryDelay gathers the releases of a burst into one freeMemorySoon.
+const freeMemoryDelay = 250 * time.Millisecond
 
 // idleReleaser runs until stop is closed, releasing the modules idle for
 // longer than idle.

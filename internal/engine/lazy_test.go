@@ -146,12 +146,12 @@ func TestLazyFileChanged(t *testing.T) {
 	e := lazyEngine(t, dir, -1)
 	for _, guard := range []guardMode{guardFuel, guardCloseOnDone} {
 		path := writeFile(t, "echo.wasm", bin)
-		m, err := first.load(context.Background(), path, Limits{}, Grants{}, guard)
+		m, err := first.load(context.Background(), path, Limits{}, Grants{}, guard, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Close(context.Background())
-		if m, err = e.load(context.Background(), path, Limits{}, Grants{}, guard); err != nil {
+		if m, err = e.load(context.Background(), path, Limits{}, Grants{}, guard, false); err != nil {
 			t.Fatal(err)
 		}
 		if !m.lazy {

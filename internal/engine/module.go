@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -211,10 +210,13 @@ func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Module, er
 // LoadWithGrants is Load with capabilities granted to the module's
 // instances. A granted host directory that does not exist fails the load.
 func (e *Engine) LoadWithGrants(ctx context.Context, path string, lim Limits, g Grants) (*Module, error) {
-	return e.load(ctx, path, lim, g, guardFuel)
+	return e.load(ctx, path, lim, g, guardFuel, false)
 }
 
-func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, guard guardMode) (*Module, error) {
+// load is LoadWithGrants with the guard to use. A module it compiles to
+// check is left lazy afterwards (when the disk cache has its code) unless
+// keep: the caller is about to use it.
+func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, guard guardMode, keep bool) (*Module, error) {
 	lim, err := lim.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("load wasm module %s: %w", path, err)
@@ -305,6 +307,11 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 		unlock()
 	} else {
 		defer unlock()
+		// The load this one waited for may have compiled, checked and
+		// released the module already: its record says so.
+		if rec := e.readRecord(recFile, hash); rec != nil {
+			return e.loadLazy(path, hash, lim, g, rec)
+		}
 		var err error
 		if sh, err = e.compile(ctx, path, code, sum, scanErr, tableErr, lim, g, guard, key); err != nil || sh == nil {
 			return nil, err
@@ -329,13 +336,13 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 	m.live.Store(lv)
 	m.lastUse.Store(time.Now().UnixNano())
 	e.add(m)
-	if e.writeRecord(recFile, m.record()) && e.stopIdle != nil {
+	if e.writeRecord(recFile, m.record()) && e.stopIdle != nil && !keep {
 		// Compiled to be checked: its code is in the disk cache now, and
 		// kept in memory it would make the first load of an app (a cold
 		// cache) hold every module's code until the idle release. It is
 		// lazy from here, like a module loaded from its record.
 		if m.releaseIfIdle(math.MaxInt64) {
-			debug.FreeOSMemory()
+			e.freeMemorySoon()
 		}
 	}
 	return m, nil
@@ -521,7 +528,7 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 		// invalid (the retry reports why) or wasmbin.Instrument has a bug.
 		_ = rt.Close(context.Background())
 		ok = true // closed already
-		m, err2 := e.load(ctx, path, lim, g, guardCloseOnDone)
+		m, err2 := e.load(ctx, path, lim, g, guardCloseOnDone, false)
 		if err2 != nil {
 			return nil, err2
 		}
@@ -565,6 +572,11 @@ func (e *Engine) newRuntime(ctx context.Context, path string, lim Limits, guard 
 		_ = rt.Close(context.Background())
 		return nil, nil, err
 	}
+	// Compiled, then instantiated, and never closed: closing a host
+	// module's compiled form in wazero v1.12 can leave a guest's compiled
+	// code referenced past its release (see BENCHMARKS, "Running slots,
+	// released code and the invocation path"), which costs far more than
+	// the ~16 KiB of host-module code each runtime leaves behind.
 	wasi, err := wasi_snapshot_preview1.NewBuilder(rt).Compile(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("load wasm module %s: compile WASI host module: %w", path, err))

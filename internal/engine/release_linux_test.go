@@ -105,3 +105,27 @@ func TestFirstLoadIsLazyAfterwards(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentFirstLoadsCompileOnce: two first loads of one module at
+// once compile it once, although the first releases it (lazy afterwards)
+// before the second, which waited for it, goes on: the second finds the
+// record the first wrote.
+func TestConcurrentFirstLoadsCompileOnce(t *testing.T) {
+	e := lazyEngine(t, t.TempDir(), time.Hour)
+	path := guestPath(t, "echo")
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := e.Load(context.Background(), path, Limits{})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.compileCount.Load(); n != 1 {
+		t.Errorf("two concurrent first loads compiled %d times; want 1", n)
+	}
+}

@@ -230,7 +230,7 @@ func TestStartFunctionDoesNotMarkTheRun(t *testing.T) {
 // showed as soon as a later run changed it).
 func TestCloseOnDoneRunsDoNotShareAContext(t *testing.T) {
 	path := writeFile(t, "empty.wasm", commandModule(nil))
-	m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, guardCloseOnDone)
+	m, err := testEngine.load(context.Background(), path, Limits{}, Grants{}, guardCloseOnDone, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@
 //
 // Slots are handed out in order of request, with two exceptions. A guest
 // taking its slot back after a wait goes before invocations that have not
-// started (it holds an instance, and memory, while it waits). And a guest
+// started (it holds an instance, and memory, while it waits), though not
+// more than maxResumedStreak times in a row while they wait. And a guest
 // that has held its slot for a quantum while others wait gives it up at its
 // next yield point (Yield) and queues again, so that a few long or runaway
 // guests share the slots with the rest instead of holding them until their
@@ -31,7 +32,14 @@ type Limit struct {
 	resumed []chan struct{} // waiting guests that held a slot before (Resume)
 	fresh   []chan struct{} // waiting invocations, and guests that yielded
 	waiting int             // len(resumed) + len(fresh)
+	streak  int             // slots handed to resumed guests in a row while fresh ones waited
 }
+
+// maxResumedStreak bounds how many slots in a row go to resumed guests
+// while invocations in the fresh queue wait: guests that pause often (many
+// short sleeps or reads) would otherwise pass the slots among themselves
+// and starve the rest.
+const maxResumedStreak = 4
 
 // New returns a Limit of n slots (at least one).
 func New(n int) *Limit { return &Limit{size: max(n, 1)} }
@@ -123,11 +131,18 @@ func (l *Limit) drop(ch chan struct{}) bool {
 // releaseLocked hands a slot to the first waiter, or frees it. l.mu is held.
 func (l *Limit) releaseLocked() {
 	var ch chan struct{}
+	if len(l.fresh) == 0 {
+		l.streak = 0
+	}
 	switch {
-	case len(l.resumed) > 0:
+	case len(l.resumed) > 0 && l.streak < maxResumedStreak:
 		ch, l.resumed = l.resumed[0], l.resumed[1:]
+		l.streak++
 	case len(l.fresh) > 0:
 		ch, l.fresh = l.fresh[0], l.fresh[1:]
+		l.streak = 0
+	case len(l.resumed) > 0: // the streak is over but nobody fresh waits any more
+		ch, l.resumed = l.resumed[0], l.resumed[1:]
 	default:
 		l.used--
 		return

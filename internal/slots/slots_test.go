@@ -226,3 +226,30 @@ func TestContextCarriesItsSlot(t *testing.T) {
 		t.Errorf("cancellation not seen through the Context: %v, %v", c.Err(), context.Cause(c))
 	}
 }
+
+// TestResumedDoNotStarveFresh: guests that pause and resume again and
+// again cannot keep a waiting fresh invocation out for more than
+// maxResumedStreak hand-offs in a row. (It drives the queues directly:
+// each round, one more resumed guest waits when the slot comes free.)
+func TestResumedDoNotStarveFresh(t *testing.T) {
+	l := New(1)
+	l.used = 1
+	fresh, resumed := make(chan struct{}, 1), make(chan struct{}, 1)
+	l.fresh, l.waiting = []chan struct{}{fresh}, 1
+	for round := 1; round <= 100; round++ {
+		l.mu.Lock()
+		l.resumed = append(l.resumed, resumed)
+		l.waiting++
+		l.releaseLocked()
+		l.mu.Unlock()
+		select {
+		case <-fresh:
+			if round != maxResumedStreak+1 {
+				t.Fatalf("the fresh invocation was served in round %d, want %d", round, maxResumedStreak+1)
+			}
+			return
+		case <-resumed:
+		}
+	}
+	t.Fatal("the fresh invocation was never served")
+}
