@@ -391,8 +391,8 @@ func (e *Engine) releaseIdle(cutoff time.Time) int {
 
 // freeMemorySoon returns the memory released modules held to the system
 // shortly (debug.FreeOSMemory: a collection, then everything free goes
-// back), once for a burst of releases such as an app's first load, rather
-// than leaving it to the runtime's scavenger, which takes minutes.
+// back), once for a burst of idle releases, rather than leaving it to the
+// runtime's scavenger, which takes minutes.
 func (e *Engine) freeMemorySoon() {
 	if e.freeing.Swap(true) {
 		return
@@ -404,7 +404,7 @@ func (e *Engine) freeMemorySoon() {
 }
 
 // freeMemoryDelay gathers the releases of a burst into one freeMemorySoon.
-const freeMemoryDelay = 250 * time.Millisecond
+const freeMemoryDelay = 50 * time.Millisecond
 
 // idleReleaser runs until stop is closed, releasing the modules idle for
 // longer than idle.

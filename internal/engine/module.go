@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -342,7 +343,11 @@ func (e *Engine) load(ctx context.Context, path string, lim Limits, g Grants, gu
 		// cache) hold every module's code until the idle release. It is
 		// lazy from here, like a module loaded from its record.
 		if m.releaseIfIdle(math.MaxInt64) {
-			e.freeMemorySoon()
+			// Before the load answers, so that the app is at its idle
+			// size when the host sends work: a collection (tens of ms) per
+			// module compiled at load, which only a first start with an
+			// empty cache does, next to the compile's hundreds.
+			debug.FreeOSMemory()
 		}
 	}
 	return m, nil
