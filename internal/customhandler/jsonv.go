@@ -31,13 +31,30 @@ func skipWS[T string | []byte](b T, i int) int {
 	return i
 }
 
+// afterMember reads what follows a member of an object or an element of an
+// array, from b[i]: a comma (more: it returns the index of the next
+// member), or the closing byte (it returns the index just after it). ok is
+// false for anything else, at the index returned.
+func afterMember[T string | []byte](b T, i int, closing byte) (next int, more, ok bool) {
+	if i = skipWS(b, i); i >= len(b) {
+		return i, false, false
+	}
+	switch b[i] {
+	case ',':
+		return skipWS(b, i+1), true, true
+	case closing:
+		return i + 1, false, true
+	}
+	return i, false, false
+}
+
 // validValue checks the value that starts at b[i] inside depth open
 // arrays and objects, and returns the index just after it.
 func validValue[T string | []byte](b T, i, depth int) (int, bool) {
 	if i >= len(b) {
 		return i, false
 	}
-	var ok bool
+	var ok, more bool
 	switch c := b[i]; {
 	case c == '{':
 		if depth++; depth > maxNestingDepth {
@@ -59,16 +76,8 @@ func validValue[T string | []byte](b T, i, depth int) (int, bool) {
 			if i, ok = validValue(b, skipWS(b, i+1), depth); !ok {
 				return i, false
 			}
-			if i = skipWS(b, i); i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case '}':
-				return i + 1, true
-			default:
-				return i, false
+			if i, more, ok = afterMember(b, i, '}'); !ok || !more {
+				return i, ok
 			}
 		}
 	case c == '[':
@@ -82,16 +91,8 @@ func validValue[T string | []byte](b T, i, depth int) (int, bool) {
 			if i, ok = validValue(b, i, depth); !ok {
 				return i, false
 			}
-			if i = skipWS(b, i); i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case ']':
-				return i + 1, true
-			default:
-				return i, false
+			if i, more, ok = afterMember(b, i, ']'); !ok || !more {
+				return i, ok
 			}
 		}
 	case c == '"':

@@ -14,17 +14,25 @@ import (
 	"github.com/wasmworker/wasmworker/internal/wasmbin"
 )
 
+// loadCounter loads the counter command into the shared engine; it is
+// closed at the end of the test (closing twice does no harm).
+func loadCounter(t *testing.T) *Module {
+	t.Helper()
+	m, err := testEngine.Load(context.Background(), watPath(t, t.TempDir(), "counter"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	return m
+}
+
 // TestReusedCommandStartsFresh runs a command that counts its runs in a
 // global and in memory: every run must see a fresh instance's state,
 // whether it got a new instance or one reset after an earlier run, and an
 // instance is kept for reuse only after a run that a reset can undo.
 func TestReusedCommandStartsFresh(t *testing.T) {
 	ctx := context.Background()
-	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "counter"), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(ctx)
+	m := loadCounter(t)
 	run := func(stdin string) (string, error) {
 		t.Helper()
 		out, err := m.RunCommand(ctx, CommandInput{Stdin: []byte(stdin)})
@@ -160,11 +168,7 @@ func TestInstrumentedMemoryIsTheSame(t *testing.T) {
 // instance kept, not one per run, and taking it gives its bytes back.
 func TestKeptInstancesAreBounded(t *testing.T) {
 	ctx := context.Background()
-	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "counter"), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(ctx)
+	m := loadCounter(t)
 	before := keptBytes.Load() // instances other tests' modules keep
 	if _, err := m.RunCommand(ctx, CommandInput{}); err != nil {
 		t.Fatal(err)
@@ -250,11 +254,7 @@ func TestCloseOnDoneRunsDoNotShareAContext(t *testing.T) {
 // it is reused as soon as there is room again.
 func TestFullBudgetIsNoResetMiss(t *testing.T) {
 	ctx := context.Background()
-	m, err := testEngine.Load(ctx, watPath(t, t.TempDir(), "counter"), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(ctx)
+	m := loadCounter(t)
 	saved := maxKeptBytes
 	maxKeptBytes = 0
 	for range 2 * maxResetMisses {

@@ -167,14 +167,9 @@ func (s *Slot) Held() bool { return s != nil && s.held }
 
 type ctxKey struct{}
 
-// With returns ctx carrying s, for Pause and Yield to find.
-func With(ctx context.Context, s *Slot) context.Context {
-	return context.WithValue(ctx, ctxKey{}, s)
-}
-
-// Context is a context carrying a Slot, as With makes one, for embedding
-// in a value that lives as long as the invocation: a Context in place
-// allocates nothing. Its zero value is not usable.
+// Context is a context carrying a Slot for Pause and Yield to find, for
+// embedding in a value that lives as long as the invocation: a Context in
+// place allocates nothing. Its zero value is not usable.
 type Context struct {
 	context.Context
 	Slot Slot

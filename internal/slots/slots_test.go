@@ -6,6 +6,11 @@ import (
 	"testing"
 )
 
+// with returns ctx carrying s, as a Context does.
+func with(ctx context.Context, s *Slot) context.Context {
+	return context.WithValue(ctx, ctxKey{}, s)
+}
+
 func TestTakeAndRelease(t *testing.T) {
 	l := New(1)
 	var a, b Slot
@@ -40,7 +45,7 @@ func TestPauseLetsAnotherRun(t *testing.T) {
 	l := New(1)
 	var s Slot
 	l.TryTake(&s)
-	ctx := With(context.Background(), &s)
+	ctx := with(context.Background(), &s)
 	p := Pause(ctx)
 	if p != &s || s.Held() {
 		t.Fatalf("Pause returned %p (want %p), held %v", p, &s, s.Held())
@@ -81,7 +86,7 @@ func TestResumeGivesUpWhenTheContextEnds(t *testing.T) {
 	l := New(1)
 	var s, other Slot
 	l.TryTake(&s)
-	ctx, cancel := context.WithCancel(With(context.Background(), &s))
+	ctx, cancel := context.WithCancel(with(context.Background(), &s))
 	p := Pause(ctx)
 	l.TryTake(&other)
 	cancel()
@@ -116,7 +121,7 @@ func TestResumeGoesFirst(t *testing.T) {
 	l := New(1)
 	var holder, paused Slot
 	l.TryTake(&paused)
-	ctx := With(context.Background(), &paused)
+	ctx := with(context.Background(), &paused)
 	p := Pause(ctx)
 	l.TryTake(&holder)
 
@@ -158,7 +163,7 @@ func TestYieldAfterAQuantum(t *testing.T) {
 	l := New(1)
 	var s Slot
 	l.TryTake(&s)
-	ctx := With(context.Background(), &s)
+	ctx := with(context.Background(), &s)
 	if !Yield(ctx) || !s.Held() {
 		t.Fatal("yielded with nobody waiting")
 	}
