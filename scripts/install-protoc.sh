@@ -9,4 +9,6 @@ if ! command -v protoc >/dev/null || [ ! -f /usr/include/google/protobuf/duratio
 fi
 go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+# the same version as go.mod's github.com/planetscale/vtprotobuf (its runtime helpers)
+go install github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@v0.6.1-0.20240319094008-0393e58bdf10
 echo "protoc $(protoc --version); plugins in $(go env GOPATH)/bin (add it to PATH)"

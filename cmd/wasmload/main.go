@@ -327,6 +327,12 @@ type report struct {
 	LatencyMS   map[string]float64 `json:"latencyMs"`
 	RSSStartKiB int64              `json:"rssStartKiB"`
 	RSSEndKiB   int64              `json:"rssEndKiB"`
+	// AnonStartKiB and AnonEndKiB are the anonymous part of the RSS
+	// (RssAnon: heap, stacks, compiled code, linear memories); the rest is
+	// file pages, mostly the worker's own executable, shared with every
+	// process that maps it and growing as code paths are first run.
+	AnonStartKiB int64 `json:"anonStartKiB"`
+	AnonEndKiB   int64 `json:"anonEndKiB"`
 	// RSSPeakKiB is the worker's peak RSS since it started (VmHWM),
 	// loading included.
 	RSSPeakKiB int64 `json:"rssPeakKiB"`
@@ -425,10 +431,11 @@ func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerCo
 		firstErr string
 		mixed    = map[string]int{}
 	)
-	var startRSS int64
+	var startRSS, startAnon int64
 	var startCPU cpuTimes
 	began := drive(o.concurrency, o.warmup, o.n, func() {
 		startRSS = rssKiB(w.Process().Pid())
+		startAnon = statusKiB(w.Process().Pid(), "RssAnon:")
 		startCPU = readCPU(w.Process().Pid())
 	}, func(measuring bool) bool {
 		name, build, id := target.Name, targetReq, ids[target.Name]
@@ -484,6 +491,7 @@ func load(ctx context.Context, o options, app *funcapp.App, cfg *fnhost.WorkerCo
 		Invocations: len(lat), Failures: failures, FirstError: firstErr, Mixed: mixed,
 		Seconds: elapsed.Seconds(), PerSecond: float64(len(lat)+sum(mixed)) / elapsed.Seconds(),
 		LatencyMS: percentiles(lat), RSSStartKiB: startRSS, RSSEndKiB: rssKiB(w.Process().Pid()),
+		AnonStartKiB: startAnon, AnonEndKiB: statusKiB(w.Process().Pid(), "RssAnon:"),
 		RSSPeakKiB: statusKiB(w.Process().Pid(), "VmHWM:"),
 		Samples:    samples, StrayResponses: w.StrayResponses(),
 	}
@@ -589,7 +597,8 @@ func printReport(out io.Writer, asJSON bool, r report) error {
 	if len(r.Mixed) > 0 {
 		fmt.Fprintf(out, "mixed in: %v\n", r.Mixed)
 	}
-	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end, %d KiB at its peak (VmHWM)\n", r.RSSStartKiB, r.RSSEndKiB, r.RSSPeakKiB)
+	fmt.Fprintf(out, "worker RSS: %d KiB after warm-up, %d KiB at the end, %d KiB at its peak (VmHWM); anonymous: %d KiB after warm-up, %d KiB at the end\n",
+		r.RSSStartKiB, r.RSSEndKiB, r.RSSPeakKiB, r.AnonStartKiB, r.AnonEndKiB)
 	if r.WorkerCPUMicros > 0 {
 		fmt.Fprintf(out, "CPU per invocation: worker %.1f µs, wasmload (the host's part) %.1f µs; worker system calls per invocation: %.2f reads, %.2f writes\n",
 			r.WorkerCPUMicros, r.ClientCPUMicros, r.WorkerReads, r.WorkerWrites)

@@ -43,8 +43,15 @@ import (
 	"syscall"
 
 	"github.com/wasmworker/wasmworker/internal/memlimit"
+	"github.com/wasmworker/wasmworker/internal/protocol/wire"
 	"github.com/wasmworker/wasmworker/internal/worker"
+	"google.golang.org/grpc/encoding"
 )
+
+// The worker's messages go through the wire codec (generated decoders and
+// encoders). It is registered under gRPC's name for protobuf, so that requests keep
+// the content type application/grpc, as with gRPC's own codec.
+func init() { encoding.RegisterCodecV2(wire.Codec{}) }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))

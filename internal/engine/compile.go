@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -40,11 +42,19 @@ func (e *stoppedCompile) Unwrap() error { return e.err }
 
 // compileWithin compiles code in rt, waiting first for a compile slot (until
 // ctx ends) and then for the compile, at most budget. It returns wazero's
-// result, or a *stoppedCompile.
-func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, path string, code []byte, budget time.Duration) (wazero.CompiledModule, error) {
+// result, or a *stoppedCompile. release, when not nil, is called once the
+// compile no longer reads code (after an abandoned compile too), and code
+// is then taken to be a mapped file (mapFile): a fault reading it fails
+// the compile instead of the worker.
+func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, path string, code []byte, budget time.Duration, release func()) (wazero.CompiledModule, error) {
+	mapped := release != nil
+	if release == nil {
+		release = func() {}
+	}
 	select {
 	case e.compileSlots <- struct{}{}:
 	case <-ctx.Done():
+		release()
 		return nil, &stoppedCompile{err: fmt.Errorf("load wasm module %s: stopped while waiting to compile: %w", path, context.Cause(ctx))}
 	}
 	type result struct {
@@ -61,7 +71,8 @@ func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, path stri
 	go func() {
 		defer e.compiles.Done()
 		defer func() { <-e.compileSlots }()
-		cm, err := rt.CompileModule(context.WithoutCancel(ctx), code)
+		cm, err := compileGuarded(ctx, rt, code, mapped)
+		release()
 		mu.Lock()
 		gone := abandoned
 		if !gone {
@@ -95,4 +106,25 @@ func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, path stri
 		abandoned = true
 		return nil, &stoppedCompile{err: stop, abandoned: true}
 	}
+}
+
+// compileGuarded is rt.CompileModule(code). When code is a mapped file
+// (mapped), a memory fault reading it (the file truncated meanwhile) is an
+// error rather than the end of the worker; any other fault is left alone.
+func compileGuarded(ctx context.Context, rt wazero.Runtime, code []byte, mapped bool) (cm wazero.CompiledModule, err error) {
+	if !mapped || len(code) == 0 {
+		return rt.CompileModule(context.WithoutCancel(ctx), code)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			start := uintptr(unsafe.Pointer(unsafe.SliceData(code)))
+			if fault, ok := r.(interface{ Addr() uintptr }); ok && fault.Addr() >= start && fault.Addr()-start < uintptr(len(code)) {
+				cm, err = nil, fmt.Errorf("reading the module's code faulted at offset %d (its cache file changed while mapped): %v", fault.Addr()-start, r)
+				return
+			}
+			panic(r)
+		}
+	}()
+	return rt.CompileModule(context.WithoutCancel(ctx), code)
 }

@@ -156,7 +156,7 @@ func (m *Module) overdue(ctx context.Context, budget time.Duration) *RunError {
 	if k == DeadlineExceeded {
 		re.Deadline = budget
 	}
-	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+	if cause := endCause(ctx); cause != nil {
 		re.Detail += "; " + cause.Error()
 	}
 	return re
@@ -353,7 +353,7 @@ func (m *Module) abiFailure(ctx context.Context, entry string, err error) *RunEr
 	}
 	if k, done := ctxKind(ctx); done {
 		re := &RunError{Kind: k, Path: m.path, Detail: "entry point " + entry}
-		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		if cause := endCause(ctx); cause != nil {
 			re.Detail += ": " + cause.Error()
 		}
 		return re

@@ -67,23 +67,54 @@ func (e *Engine) instrumented(bin []byte, sum [32]byte, tables wasmbin.TableLimi
 
 // cachedInstrumented returns the instrumented code of the module whose
 // SHA-256 is sum, from memory or the disk cache, or nil; and the file it is
-// cached in ("" without a disk cache). A lazy module is compiled from it
-// (lazy.go), without reading its own file.
+// cached in ("" without a disk cache).
 func (e *Engine) cachedInstrumented(sum [32]byte, tables wasmbin.TableLimits) (code []byte, file string) {
-	e.instrMu.Lock()
-	code, ok := e.instr[instrKey{sum: sum, tables: tables}]
-	e.instrMu.Unlock()
-	if ok {
+	if code := e.instrInMemory(sum, tables); code != nil {
 		return code, ""
 	}
-	if e.cacheDir != "" {
-		name := fmt.Sprintf("%s-tables-%d-%d.wasm", hex.EncodeToString(sum[:]), tables.MaxEntries, tables.MaxTables)
-		file = filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), name)
+	if file = e.instrFile(sum, tables); file != "" {
 		if b, err := os.ReadFile(file); err == nil {
 			code = b
 		}
 	}
 	return code, file
+}
+
+// mappedInstrumented is cachedInstrumented for one compile: a file of the
+// disk cache is mapped (mapFile), not read, and release gives the bytes
+// back once the compile no longer reads them. A lazy module is compiled
+// from it (lazy.go), without reading its own file.
+func (e *Engine) mappedInstrumented(sum [32]byte, tables wasmbin.TableLimits) (code []byte, release func()) {
+	if code := e.instrInMemory(sum, tables); code != nil {
+		return code, func() {}
+	}
+	file := e.instrFile(sum, tables)
+	if file == "" {
+		return nil, nil
+	}
+	code, release, err := mapFile(file)
+	if err != nil {
+		return nil, nil
+	}
+	return code, release
+}
+
+// instrInMemory returns the instrumented code kept in memory (only without
+// a disk cache), or nil.
+func (e *Engine) instrInMemory(sum [32]byte, tables wasmbin.TableLimits) []byte {
+	e.instrMu.Lock()
+	defer e.instrMu.Unlock()
+	return e.instr[instrKey{sum: sum, tables: tables}]
+}
+
+// instrFile is the disk cache file of an instrumented module, "" without
+// a disk cache.
+func (e *Engine) instrFile(sum [32]byte, tables wasmbin.TableLimits) string {
+	if e.cacheDir == "" {
+		return ""
+	}
+	name := fmt.Sprintf("%s-tables-%d-%d.wasm", hex.EncodeToString(sum[:]), tables.MaxEntries, tables.MaxTables)
+	return filepath.Join(e.cacheDir, "instrumented-v"+strconv.Itoa(instrumentVersion), name)
 }
 
 // store writes a cache file atomically (write then rename), so a reader

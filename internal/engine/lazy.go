@@ -251,7 +251,7 @@ func (m *Module) materialize(ctx context.Context) (*liveModule, *RunError) {
 	if err != nil {
 		if k, done := ctxKind(ctx); done { // not remembered: the next invocation compiles
 			re := &RunError{Kind: k, Path: m.path, Detail: "the guest never started: the invocation ended while its module was being compiled"}
-			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			if cause := endCause(ctx); cause != nil {
 				re.Detail = cause.Error()
 			}
 			return nil, re
@@ -284,11 +284,12 @@ func (e *Engine) materialize(ctx context.Context, m *Module) (*liveModule, error
 	sh := e.takeShared(key)
 	if sh == nil {
 		var code []byte
+		var release func()
 		if m.guard == guardFuel {
 			// The instrumented copy, content-addressed by the original's
 			// hash, is what is compiled: a module file replaced since the
 			// load (a deployment) does not matter then.
-			code, _ = e.cachedInstrumented(m.sum, tabLim)
+			code, release = e.mappedInstrumented(m.sum, tabLim)
 		}
 		if code == nil {
 			bin, err := readModule(m.path)
@@ -308,7 +309,7 @@ func (e *Engine) materialize(ctx context.Context, m *Module) (*liveModule, error
 			}
 		}
 		var err error
-		if sh, err = e.compileShared(ctx, m.path, code, m.lim, m.guard, key); err != nil {
+		if sh, err = e.compileShared(ctx, m.path, code, release, m.lim, m.guard, key); err != nil {
 			return nil, err
 		}
 		sh.isABI, sh.outbound = m.abi != nil, m.outbound
@@ -322,13 +323,17 @@ func (e *Engine) materialize(ctx context.Context, m *Module) (*liveModule, error
 
 // compileShared makes a runtime for key and compiles code in it, without
 // the checks of a load (the module passed them before). The result has one
-// reference and is not registered yet.
-func (e *Engine) compileShared(ctx context.Context, path string, code []byte, lim Limits, guard guardMode, key shareKey) (*sharedRT, error) {
+// reference and is not registered yet. release, when not nil, is called
+// once code is no longer read (compileWithin).
+func (e *Engine) compileShared(ctx context.Context, path string, code []byte, release func(), lim Limits, guard guardMode, key shareKey) (*sharedRT, error) {
 	rt, _, err := e.newRuntime(ctx, path, lim, guard)
 	if err != nil {
+		if release != nil {
+			release()
+		}
 		return nil, err
 	}
-	cm, err := e.compileWithin(ctx, rt, path, code, lim.CompileTimeout)
+	cm, err := e.compileWithin(ctx, rt, path, code, lim.CompileTimeout, release)
 	if err != nil {
 		var stopped *stoppedCompile
 		if !errors.As(err, &stopped) || !stopped.abandoned {

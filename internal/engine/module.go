@@ -522,7 +522,7 @@ func (e *Engine) compile(ctx context.Context, path string, code []byte, sum *was
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("wasm module %s "+format, append([]any{path}, args...)...)
 	}
-	cm, err = e.compileWithin(ctx, rt, path, code, lim.CompileTimeout)
+	cm, err = e.compileWithin(ctx, rt, path, code, lim.CompileTimeout, nil)
 	var stopped *stoppedCompile
 	if errors.As(err, &stopped) { // over budget, or ctx ended: no fallback
 		ok = stopped.abandoned // then the compile goes on and closes rt when it ends

@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/linmem"
 	"github.com/wasmworker/wasmworker/internal/reset"
 	"github.com/wasmworker/wasmworker/internal/slots"
@@ -217,7 +218,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	}
 	if k, done := ctxKind(ctx); done { // do not make an instance for nothing
 		re := &RunError{Kind: k, Path: m.path, Detail: "the guest never started: the invocation had ended before"}
-		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		if cause := endCause(ctx); cause != nil {
 			re.Detail += "; " + cause.Error()
 		}
 		return nil, re
@@ -296,7 +297,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 			awaitDeadline(ctx) // a start function stopped by the guard
 			if k, ok := ctxKind(ctx); ok {
 				re.Kind = k
-				if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				if cause := endCause(ctx); cause != nil {
 					re.Detail = cause.Error()
 				} else {
 					re.Detail = "stopped while the instance was being made (in its start function)"
@@ -392,7 +393,7 @@ func (m *Module) classifyErr(ctx context.Context, stopped, err error, mod api.Mo
 			awaitDeadline(ctx)
 			if k, ok := ctxKind(ctx); ok {
 				re := &RunError{Kind: k, Path: m.path}
-				if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				if cause := endCause(ctx); cause != nil {
 					re.Detail = cause.Error()
 				}
 				return re
@@ -426,7 +427,7 @@ func (m *Module) acquire(ctx context.Context) *RunError {
 		k, _ := ctxKind(ctx)
 		re := &RunError{Kind: k, Path: m.path, Limit: m.lim.MaxInstances,
 			Detail: fmt.Sprintf("the guest never started: it waited for a free instance, but the instance limit of %d concurrent instances was reached", m.lim.MaxInstances)}
-		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		if cause := endCause(ctx); cause != nil {
 			re.Detail += "; " + cause.Error()
 		}
 		return re
@@ -441,6 +442,16 @@ type timeoutError struct{ limit time.Duration }
 
 func (e *timeoutError) Error() string {
 	return fmt.Sprintf("the function's Timeout limit of %v passed", e.limit)
+}
+
+// endCause says why ctx ended when that says more than ctx.Err(): the
+// deadline's cause, or the reason an invocation was cancelled
+// (invocation.CancelCause); nil otherwise.
+func endCause(ctx context.Context) error {
+	if cause := invocation.CancelCause(ctx); cause != nil && cause != ctx.Err() {
+		return cause
+	}
+	return nil
 }
 
 // ctxKind reports whether ctx has ended, and how.

@@ -17,7 +17,7 @@ var DeclarationKeys = []string{"name", "entryPoint", "bindings", "retry", "disab
 // host's rule: a letter, then up to 127 letters, digits, '_' or '-', and not
 // "host" (in any case).
 func ValidFunctionName(name string) bool {
-	return functionNameRE.MatchString(name) && !strings.EqualFold(name, "host")
+	return validName(name, true) && !strings.EqualFold(name, "host")
 }
 
 // functionNameRule says what ValidFunctionName accepts, for messages.

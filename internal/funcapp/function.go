@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -192,8 +191,6 @@ func (f *Function) ReturnBinding() *Binding {
 	return nil
 }
 
-var bindingNameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]{0,127}$`)
-
 // functionJSON is the file name of a function's metadata.
 const functionJSON = "function.json"
 
@@ -374,7 +371,7 @@ func parseBinding(rb json.RawMessage) (Binding, error) {
 		if b.Direction != "out" {
 			return b, fmt.Errorf("(%q) must have direction \"out\", not %q", b.Name, dir)
 		}
-	} else if !bindingNameRE.MatchString(b.Name) {
+	} else if !validName(b.Name, false) {
 		return b, fmt.Errorf("has invalid name %q: a binding name is a letter followed by up to 127 letters or digits, or \"$return\"", b.Name)
 	}
 	return b, nil

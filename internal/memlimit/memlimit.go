@@ -26,8 +26,9 @@ import (
 // within 1.5× the idle RSS (8 MB less than 400). Since command instances
 // are reset and reused, 300 and 400 make the worker no faster (the 13-17 %
 // once measured came from the load generator inheriting GOGC; BENCHMARKS.md,
-// "Running slots, released code and the invocation path"); 150 and 100
-// cost 25-45 % everywhere ("Memory under load and fresh instances").
+// "Running slots, released code and the invocation path"); 100 costs the
+// worker alone about 25 % of its CPU per command invocation, as the
+// collector runs about three times as often ("The generated encoder").
 const DefaultGOGC = 200
 
 // GCPercent returns the GOGC the worker sets, or -1 when GOGC is set in the

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
 )
 
 // stallServer answers /head by blocking before the headers and /body by
@@ -137,5 +139,20 @@ func TestCancel(t *testing.T) {
 		cancel(errTestShutdown)
 		_, err = s.Send([]byte("GET "+u+"/x"), nil)
 		wantError(t, s, err, CodeFailed, "the invocation was cancelled: worker shutting down")
+
+		// The worker's invocations: one context carries the deadline and
+		// the cancel's reason is kept beside it (invocation.WithCanceler).
+		plain, stop := context.WithTimeout(t.Context(), time.Hour)
+		r := &reason{}
+		s = newSession(t, c, invocation.WithCanceler(plain, r))
+		r.err = errTestShutdown
+		stop()
+		_, err = s.Send([]byte("GET "+u+"/x"), nil)
+		wantError(t, s, err, CodeFailed, "the invocation was cancelled: worker shutting down")
 	})
 }
+
+// reason is an invocation.Canceler.
+type reason struct{ err error }
+
+func (r *reason) CancelReason() error { return r.err }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wasmworker/wasmworker/internal/invocation"
 	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
@@ -179,7 +180,7 @@ func (s *Session) endedMessage() string {
 	if s.ctx.Err() == nil {
 		return ""
 	}
-	cause := context.Cause(s.ctx)
+	cause := invocation.CancelCause(s.ctx)
 	switch {
 	case errors.Is(cause, errSessionClosed):
 		return "the invocation has ended"
@@ -230,7 +231,7 @@ func (s *Session) send(head, body []byte) (int32, *Error) {
 	}
 	u := redact(parsed.url)
 	if msg := s.endedMessage(); msg != "" {
-		return 0, &Error{Code: CodeFailed, Msg: "outbound request to " + u + " failed: " + msg, err: context.Cause(s.ctx)}
+		return 0, &Error{Code: CodeFailed, Msg: "outbound request to " + u + " failed: " + msg, err: invocation.CancelCause(s.ctx)}
 	}
 	t, _ := targetOf(parsed.url)
 	if !s.c.policy.Allowed.allows(t) {

@@ -19,28 +19,31 @@ import (
 // memory are marked Unreadable (command mode and ABI guests read values
 // from the message only; the worker does not declare shared memory).
 func Request(req *rpc.InvocationRequest) *invocation.Request {
-	r := &invocation.Request{
+	ra := &requestAlloc{r: invocation.Request{
 		InvocationID: req.GetInvocationId(),
 		FunctionID:   req.GetFunctionId(),
 		TraceParent:  req.GetTraceContext().GetTraceParent(),
 		TraceState:   req.GetTraceContext().GetTraceState(),
-	}
+	}}
+	r := &ra.r
 	in, md := req.GetInputData(), req.GetTriggerMetadata()
 	// One allocation holds every value of the request (this runs for every
 	// invocation).
 	slab := make([]invocation.Value, len(in)+len(md))
-	if len(in) > 0 {
+	if len(in) == 1 {
+		r.Inputs = ra.in[:]
+	} else if len(in) > 1 {
 		r.Inputs = make([]invocation.Input, len(in))
-		for i, pb := range in {
-			r.Inputs[i].Name = pb.GetName()
-			if pb.GetRpcSharedMemory() != nil {
-				r.Inputs[i].Unreadable = "the value arrived in shared memory"
-				continue
-			}
-			v := &slab[i]
-			fill(v, pb.GetData())
-			r.Inputs[i].Value = v
+	}
+	for i, pb := range in {
+		r.Inputs[i].Name = pb.GetName()
+		if pb.GetRpcSharedMemory() != nil {
+			r.Inputs[i].Unreadable = "the value arrived in shared memory"
+			continue
 		}
+		v := &slab[i]
+		fill(v, pb.GetData())
+		r.Inputs[i].Value = v
 	}
 	if len(md) > 0 {
 		r.Metadata = make([]invocation.Meta, 0, len(md))
@@ -60,6 +63,13 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 		}
 	}
 	return r
+}
+
+// requestAlloc is a Request and room for its input, allocated at once:
+// most functions have one input, their trigger.
+type requestAlloc struct {
+	r  invocation.Request
+	in [1]invocation.Input
 }
 
 // Value converts a TypedData the host sent. A nil or empty TypedData is a
@@ -137,11 +147,13 @@ func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
 	}
 	if ids := h.GetIdentities(); len(ids) > 0 {
 		r.Identities = make([]invocation.Identity, len(ids))
+		// The identities' nullable strings, all in one allocation.
+		vals := make([]string, 3*len(ids))
 		for i, id := range ids {
 			r.Identities[i] = invocation.Identity{
-				AuthenticationType: nullable(id.GetAuthenticationType()),
-				NameClaimType:      nullable(id.GetNameClaimType()),
-				RoleClaimType:      nullable(id.GetRoleClaimType()),
+				AuthenticationType: nullable(id.GetAuthenticationType(), &vals[3*i]),
+				NameClaimType:      nullable(id.GetNameClaimType(), &vals[3*i+1]),
+				RoleClaimType:      nullable(id.GetRoleClaimType(), &vals[3*i+2]),
 			}
 			for _, c := range id.GetClaims() {
 				r.Identities[i].Claims = append(r.Identities[i].Claims, invocation.Claim{Type: c.GetType(), Value: c.GetValue()})
@@ -151,12 +163,13 @@ func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
 	return r
 }
 
-func nullable(s *rpc.NullableString) *string {
+// nullable returns nil for a null s, else to, set to s's value.
+func nullable(s *rpc.NullableString, to *string) *string {
 	if s.GetString_() == nil {
 		return nil
 	}
-	v := s.GetValue()
-	return &v
+	*to = s.GetValue()
+	return to
 }
 
 // fields turns one of RpcHttp's map pairs into Fields (unsorted: sorting
@@ -187,9 +200,13 @@ func TypedData(v *invocation.Value) *rpc.TypedData {
 	}
 	switch v.Kind {
 	case invocation.KindString:
-		return &rpc.TypedData{Data: &rpc.TypedData_String_{String_: Text(v.String)}}
+		a := &stringAlloc{w: rpc.TypedData_String_{String_: Text(v.String)}}
+		a.td.Data = &a.w
+		return &a.td
 	case invocation.KindJSON:
-		return &rpc.TypedData{Data: &rpc.TypedData_Json{Json: Text(v.String)}}
+		a := &jsonAlloc{w: rpc.TypedData_Json{Json: Text(v.String)}}
+		a.td.Data = &a.w
+		return &a.td
 	case invocation.KindBytes:
 		return &rpc.TypedData{Data: &rpc.TypedData_Bytes{Bytes: v.Bytes}}
 	case invocation.KindStream:
@@ -200,7 +217,11 @@ func TypedData(v *invocation.Value) *rpc.TypedData {
 		return &rpc.TypedData{Data: &rpc.TypedData_Double{Double: v.Double}}
 	case invocation.KindHTTP:
 		if v.Response != nil {
-			return &rpc.TypedData{Data: &rpc.TypedData_Http{Http: HTTPResponse(v.Response)}}
+			a := &httpAlloc{}
+			fillHTTPResponse(&a.h, v.Response)
+			a.w.Http = &a.h
+			a.td.Data = &a.w
+			return &a.td
 		}
 	case invocation.KindCollectionBytes:
 		return &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: v.BytesList()}}}
@@ -214,9 +235,32 @@ func TypedData(v *invocation.Value) *rpc.TypedData {
 	return &rpc.TypedData{}
 }
 
-// HTTPResponse converts an HTTP output.
-func HTTPResponse(r *invocation.HTTPResponse) *rpc.RpcHttp {
-	h := &rpc.RpcHttp{StatusCode: Text(r.StatusCode), Headers: r.Headers}
+// The messages of the commonest outputs, each allocated at once with the
+// oneof wrapper that holds it (an HTTP response also with its RpcHttp):
+// every invocation converts at least one.
+type (
+	stringAlloc struct {
+		td rpc.TypedData
+		w  rpc.TypedData_String_
+	}
+	jsonAlloc struct {
+		td rpc.TypedData
+		w  rpc.TypedData_Json
+	}
+	httpAlloc struct {
+		td rpc.TypedData
+		w  rpc.TypedData_Http
+		h  rpc.RpcHttp
+	}
+	bindingAlloc struct {
+		pb rpc.ParameterBinding
+		w  rpc.ParameterBinding_Data
+	}
+)
+
+// fillHTTPResponse sets h, a new RpcHttp, to the HTTP output r.
+func fillHTTPResponse(h *rpc.RpcHttp, r *invocation.HTTPResponse) {
+	h.StatusCode, h.Headers = Text(r.StatusCode), r.Headers
 	if h.Headers == nil {
 		h.Headers = map[string]string{}
 	}
@@ -235,7 +279,6 @@ func HTTPResponse(r *invocation.HTTPResponse) *rpc.RpcHttp {
 			h.Cookies[i] = cookie(&r.Cookies[i])
 		}
 	}
-	return h
 }
 
 func cookie(c *invocation.Cookie) *rpc.RpcHttpCookie {
@@ -275,8 +318,12 @@ func Outputs(outs []invocation.Output) []*rpc.ParameterBinding {
 		return nil
 	}
 	pbs := make([]*rpc.ParameterBinding, len(outs))
+	slab := make([]bindingAlloc, len(outs))
 	for i, o := range outs {
-		pbs[i] = &rpc.ParameterBinding{Name: Text(o.Name), RpcData: &rpc.ParameterBinding_Data{Data: TypedData(o.Value)}}
+		a := &slab[i]
+		a.w.Data = TypedData(o.Value)
+		a.pb.Name, a.pb.RpcData = Text(o.Name), &a.w
+		pbs[i] = &a.pb
 	}
 	return pbs
 }

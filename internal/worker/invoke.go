@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -30,11 +31,30 @@ var (
 type running struct {
 	requestID string
 	req       *rpc.InvocationRequest
-	cancel    context.CancelCauseFunc
-	once      sync.Once // guards the single InvocationResponse
-	// sctx is the invocation's context with its running slot, for the
-	// guest (set by invoke; here so that it costs no allocation).
+	ctx       context.Context // its deadline's; ended by stop
+	// stop ends the invocation's context, which is also its deadline's:
+	// one context per invocation, so that the deadline costs no context
+	// of its own. Why it was stopped is kept beside it (cause), since a
+	// context with a deadline has no cancel function that takes a cause.
+	stop  context.CancelFunc
+	cause atomic.Pointer[error] // the first cancel's cause
+	once  sync.Once             // guards the single InvocationResponse
+	// cctx and sctx are the invocation's context with the invocation as
+	// its Canceler, and that with its running slot, for the guest (set by
+	// invoke; here so that they cost no allocation).
+	cctx invocation.CancelerContext
 	sctx slots.Context
+}
+
+// answer is a successful InvocationResponse with its result and the
+// message that carries it, allocated at once. It is not part of the
+// invocation's record: the record holds the request, which must not stay
+// alive while the answer waits for the sender.
+type answer struct {
+	msg  rpc.StreamingMessage
+	w    rpc.StreamingMessage_InvocationResponse
+	resp rpc.InvocationResponse
+	res  rpc.StatusResult
 }
 
 // startInvocation registers the invocation (so that a cancel arriving right
@@ -42,34 +62,69 @@ type running struct {
 // exactly one InvocationResponse.
 func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	id := req.GetInvocationId()
+	// The deadline starts now, when the request is taken: the host's
+	// clock started before. It is looked up before invMu is taken (a load
+	// read host.json for it already).
+	var ctx context.Context
+	var stop context.CancelFunc
+	d, cause := time.Duration(0), error(nil)
+	if !w.opts.EchoForBenchmarks {
+		d, cause = w.deadline()
+	}
+	if d > 0 {
+		ctx, stop = context.WithTimeoutCause(context.Background(), d, cause)
+	} else {
+		ctx, stop = context.WithCancel(context.Background())
+	}
 	w.invMu.Lock()
 	switch {
 	case w.draining:
 		w.invMu.Unlock()
+		stop()
 		w.respond(requestID, failedResponse(req, "the worker is shutting down (WorkerTerminate) and takes no new invocations", "WorkerTerminating", false))
 		return
 	case w.inflight[id] != nil:
 		w.invMu.Unlock()
+		stop()
 		w.respond(requestID, failedResponse(req, fmt.Sprintf("%v %q: an invocation with this id is already running", errDuplicateID, id), "DuplicateInvocation", false))
 		return
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	inv := &running{requestID: requestID, req: req, cancel: cancel}
+	inv := &running{requestID: requestID, req: req, ctx: ctx, stop: stop}
 	w.inflight[id] = inv
 	w.invWG.Add(1)
 	w.invMu.Unlock()
+	w.runner.run(inv)
+}
 
-	w.runner.run(func() {
-		defer w.invWG.Done()
-		resp := w.invoke(ctx, inv)
-		cancel(nil)
-		w.finish(inv, resp)
-	})
+// runInvocation runs inv, on one of the runner's goroutines, and answers it.
+func (w *Worker) runInvocation(inv *running) {
+	defer w.invWG.Done()
+	defer inv.stop()
+	var ok *answer
+	resp := w.invoke(inv.ctx, inv, &ok)
+	w.finish(inv, resp, ok)
+}
+
+// cancel stops the invocation, for cause (kept when it is the first).
+func (r *running) cancel(cause error) {
+	r.cause.CompareAndSwap(nil, &cause)
+	r.stop()
+}
+
+// CancelReason is the cause given to cancel, nil before a cancel: the
+// invocation's context carries r (invocation.CancelerContext), so that what
+// reports a cancel (the engine's failures, a guest's outbound errors)
+// names its cause (invocation.CancelCause).
+func (r *running) CancelReason() error {
+	if c := r.cause.Load(); c != nil {
+		return *c
+	}
+	return nil
 }
 
 // finish sends the invocation's response unless one was already sent, and
-// forgets the invocation.
-func (w *Worker) finish(inv *running, resp *rpc.InvocationResponse) {
+// forgets the invocation. When resp is ok's, ok's message carries it.
+func (w *Worker) finish(inv *running, resp *rpc.InvocationResponse, ok *answer) {
 	inv.once.Do(func() {
 		// Release the id before the response leaves: the host may retry
 		// with the same invocation id as soon as it has the answer, and
@@ -79,6 +134,12 @@ func (w *Worker) finish(inv *running, resp *rpc.InvocationResponse) {
 			delete(w.inflight, inv.req.GetInvocationId())
 		}
 		w.invMu.Unlock()
+		if ok != nil && resp == &ok.resp {
+			ok.w.InvocationResponse = resp
+			ok.msg.RequestId, ok.msg.Content = inv.requestID, &ok.w
+			w.send(fitMessage(&ok.msg, w.opts.MaxMessageBytes))
+			return
+		}
 		w.respond(inv.requestID, resp)
 	})
 }
@@ -116,8 +177,9 @@ func (d deadlineError) Error() string {
 	return fmt.Sprintf("the invocation ran past its deadline of %v (the app's functionTimeout, less a margin so that the host's own timeout, which restarts the worker, does not fire first)", time.Duration(d))
 }
 
-// invoke runs one invocation and builds its response. It never panics.
-func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.InvocationResponse) {
+// invoke runs one invocation and builds its response: on success, in an
+// answer it sets *ok to. It never panics.
+func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *rpc.InvocationResponse) {
 	req := inv.req
 	defer func() {
 		if p := recover(); p != nil {
@@ -137,19 +199,15 @@ func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.Invocation
 		return echoResponse(fn.meta, req)
 	}
 
-	if d := w.deadline(); d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineError(d))
-		defer cancel()
-	}
-
 	id := req.GetInvocationId()
+	inv.cctx = invocation.CancelerContext{Context: ctx, Canceler: inv}
+	ctx = &inv.cctx
 	// The guest's running slot; it gives the slot back while it waits
 	// (internal/slots), so the slot is carried in ctx, which lives in inv.
 	inv.sctx.Context = ctx
 	slot := &inv.sctx.Slot
 	if !w.running.TryTake(slot) { // a free slot: ctx.Done, which allocates, is not needed
-		if resp := w.awaitSlot(ctx, slot, req, fn.name); resp != nil {
+		if resp := w.awaitSlot(ctx, inv, slot, fn.name); resp != nil {
 			return resp
 		}
 	}
@@ -165,7 +223,13 @@ func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.Invocation
 		if errors.As(err, &re) {
 			kind = re.Kind
 		}
-		return failureResponse(req, fn.name, kind, err.Error())
+		msg := err.Error()
+		// Whatever the guest made of the cancel (an exit, a reported
+		// failure), the failure says who cancelled.
+		if c := inv.CancelReason(); c != nil && errors.Is(ctx.Err(), context.Canceled) && !strings.Contains(msg, c.Error()) {
+			msg += " (the invocation was cancelled: " + c.Error() + ")"
+		}
+		return failureResponse(req, fn.name, kind, msg)
 	}
 	if res.ReturnIgnored {
 		fn.warnReturn.Do(func() {
@@ -176,18 +240,18 @@ func (w *Worker) invoke(ctx context.Context, inv *running) (resp *rpc.Invocation
 	if w.log.Enabled(ctx, slog.LevelDebug) { // its arguments would be allocated on every invocation
 		w.log.Debug("invocation done", "function", fn.name, "invocationId", id, "took", time.Since(start))
 	}
-	return &rpc.InvocationResponse{
-		InvocationId: id,
-		OutputData:   rpcconv.Outputs(res.Outputs),
-		ReturnValue:  rpcconv.Return(res.Return),
-		Result:       success(),
-	}
+	a := new(answer)
+	a.res.Status = rpc.StatusResult_Success
+	a.resp.InvocationId, a.resp.Result = id, &a.res
+	a.resp.OutputData, a.resp.ReturnValue = rpcconv.Outputs(res.Outputs), rpcconv.Return(res.Return)
+	*ok = a
+	return &a.resp
 }
 
 // awaitSlot waits for one of the worker's guest slots (w.running) and returns
 // nil once it holds one, or the invocation's failure when its context ends
 // first.
-func (w *Worker) awaitSlot(ctx context.Context, slot *slots.Slot, req *rpc.InvocationRequest, name string) *rpc.InvocationResponse {
+func (w *Worker) awaitSlot(ctx context.Context, inv *running, slot *slots.Slot, name string) *rpc.InvocationResponse {
 	if w.running.Take(ctx, slot) {
 		return nil
 	}
@@ -195,19 +259,21 @@ func (w *Worker) awaitSlot(ctx context.Context, slot *slots.Slot, req *rpc.Invoc
 	if errors.Is(ctx.Err(), context.Canceled) {
 		kind = engine.Canceled
 	}
-	return failureResponse(req, name, kind, fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
-		w.running.Cap(), context.Cause(ctx)))
+	return failureResponse(inv.req, name, kind, fmt.Sprintf("the invocation ended while waiting for one of the worker's %d guest slots: %v",
+		w.running.Cap(), invocation.CancelCause(ctx)))
 }
 
 // deadline is how long an invocation may run in the worker: the host's
 // functionTimeout for the app (funcapp.FunctionTimeout: the app setting,
-// host.json, the plan's default) less a margin, 0 for none.
-func (w *Worker) deadline() time.Duration {
+// host.json, the plan's default) less a margin, 0 for none; and the cause
+// an invocation's context ends with when it runs past it (kept with it, so
+// that an invocation does not allocate one).
+func (w *Worker) deadline() (time.Duration, error) {
 	w.mu.RLock()
-	d, ok := w.deadlineCache, w.hostCfg != nil && w.deadlineFor == w.hostCfg
+	d, cause, ok := w.deadlineCache, w.deadlineCause, w.hostCfg != nil && w.deadlineFor == w.hostCfg
 	w.mu.RUnlock()
 	if ok {
-		return d
+		return d, cause
 	}
 	cfg := w.hostConfig()
 	ft, err := funcapp.FunctionTimeout(cfg, os.Getenv)
@@ -223,12 +289,13 @@ func (w *Worker) deadline() time.Duration {
 		})
 	}
 	d = invocationTimeout(ft)
+	cause = deadlineError(d)
 	w.mu.Lock()
 	if w.hostCfg == cfg { // not reloaded meanwhile
-		w.deadlineCache, w.deadlineFor = d, cfg
+		w.deadlineCache, w.deadlineCause, w.deadlineFor = d, cause, cfg
 	}
 	w.mu.Unlock()
-	return d
+	return d, cause
 }
 
 // invocationTimeout is how long a guest may run given the host's

@@ -25,6 +25,9 @@ func (w *Worker) load(req *rpc.FunctionLoadRequest) *rpc.FunctionLoadResponse {
 		return resp
 	}
 	start := time.Now()
+	// Read host.json now, on the load's goroutine, for the invocations'
+	// deadline: the first invocation would read it on the receive loop.
+	w.deadline()
 	fn := w.compileHeld(req)
 
 	if fn.err != nil {

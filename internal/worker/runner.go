@@ -13,29 +13,33 @@ const runnerIdle = 10 * time.Second
 // grew. At most as many goroutines exist as invocations ran at once; an
 // idle one ends after runnerIdle.
 type runner struct {
-	work chan func() // unbuffered: a send succeeds only when a goroutine is idle
+	work   chan *running // unbuffered: a send succeeds only when a goroutine is idle
+	handle func(*running)
 }
 
-func newRunner() *runner { return &runner{work: make(chan func())} }
+// newRunner returns a runner that runs each invocation with handle.
+func newRunner(handle func(*running)) *runner {
+	return &runner{work: make(chan *running), handle: handle}
+}
 
-// run runs f on an idle goroutine, or on a new one when none is idle.
-func (r *runner) run(f func()) {
+// run runs inv on an idle goroutine, or on a new one when none is idle.
+func (r *runner) run(inv *running) {
 	select {
-	case r.work <- f:
+	case r.work <- inv:
 	default:
-		go r.loop(f)
+		go r.loop(inv)
 	}
 }
 
-func (r *runner) loop(f func()) {
+func (r *runner) loop(inv *running) {
 	idle := time.NewTimer(runnerIdle)
 	defer idle.Stop()
 	for {
-		f()
-		f = nil
+		r.handle(inv)
+		inv = nil
 		idle.Reset(runnerIdle)
 		select {
-		case f = <-r.work:
+		case inv = <-r.work:
 		case <-idle.C:
 			return
 		}

@@ -8,8 +8,16 @@ import (
 	"testing"
 
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
-	"google.golang.org/protobuf/proto"
+	"github.com/wasmworker/wasmworker/internal/protocol/wire"
 )
+
+// encode encodes m as the sender does (the worker's codec, registered for
+// gRPC's protobuf name by cmd/wasmworker).
+func encode(m *rpc.StreamingMessage) error {
+	data, err := wire.Codec{}.Marshal(m)
+	data.Free()
+	return err
+}
 
 // TestUnsendable: a message that cannot be encoded is replaced, for an
 // InvocationResponse, by a failure of that invocation that encodes (so it
@@ -19,15 +27,15 @@ func TestUnsendable(t *testing.T) {
 		InvocationId: "inv-1",
 		Result:       &rpc.StatusResult{Status: rpc.StatusResult_Success, Exception: &rpc.RpcException{Message: "bad \xff"}},
 	}}}
-	if _, err := proto.Marshal(bad); err == nil {
+	if err := encode(bad); err == nil {
 		t.Fatal("the test message encodes; it should not")
 	}
-	m := unsendable(bad, errors.New("string field contains invalid UTF-8"))
+	m := unsendable(bad, encode(bad))
 	resp := m.GetInvocationResponse()
 	if resp.GetInvocationId() != "inv-1" || resp.GetResult().GetStatus() != rpc.StatusResult_Failure || m.GetRequestId() != "r" {
 		t.Fatalf("replacement %v", m)
 	}
-	if _, err := proto.Marshal(m); err != nil {
+	if err := encode(m); err != nil {
 		t.Fatalf("the replacement does not encode: %v", err)
 	}
 	log := &rpc.StreamingMessage{Content: &rpc.StreamingMessage_RpcLog{RpcLog: &rpc.RpcLog{Message: "\xff"}}}
@@ -46,14 +54,14 @@ func TestUnsendableAnswers(t *testing.T) {
 		{RequestId: "r", Content: &rpc.StreamingMessage_FunctionLoadResponse{FunctionLoadResponse: &rpc.FunctionLoadResponse{
 			FunctionId: "id\xff", Result: failure("x", "y", false)}}},
 	} {
-		if _, err := proto.Marshal(m); err == nil {
+		if err := encode(m); err == nil {
 			t.Fatal("the test message encodes; it should not")
 		}
-		r := unsendable(m, errors.New("string field contains invalid UTF-8"))
+		r := unsendable(m, encode(m))
 		if r == nil || r.GetRequestId() != "r" {
 			t.Fatalf("no replacement for %T", m.Content)
 		}
-		if _, err := proto.Marshal(r); err != nil {
+		if err := encode(r); err != nil {
 			t.Fatalf("the replacement does not encode: %v", err)
 		}
 		st := r.GetFunctionMetadataResponse().GetResult()
@@ -89,7 +97,7 @@ func TestBackgroundAnswersAPanic(t *testing.T) {
 		!strings.Contains(msg, "loading function Hello\uFFFD") || !strings.Contains(msg, "boom") {
 		t.Fatalf("load answer %v", resp)
 	}
-	if _, err := proto.Marshal(resp); err != nil {
+	if err := encode(&rpc.StreamingMessage{Content: &rpc.StreamingMessage_FunctionLoadResponse{FunctionLoadResponse: resp}}); err != nil {
 		t.Fatalf("the load answer does not encode: %v", err)
 	}
 }

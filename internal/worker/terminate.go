@@ -19,7 +19,7 @@ func (w *Worker) abandonAll(msg string) {
 	for _, inv := range invs {
 		resp := failedResponse(inv.req, msg, "WorkerTerminating", false)
 		resp.Result.Status = rpc.StatusResult_Cancelled
-		w.finish(inv, resp)
+		w.finish(inv, resp, nil)
 	}
 }
 

@@ -105,6 +105,7 @@ type Worker struct {
 	// (the hostCfg of the time) and the environment; valid while
 	// deadlineFor is hostCfg (a reload resets hostCfg).
 	deadlineCache time.Duration
+	deadlineCause error // deadlineError(deadlineCache)
 	deadlineFor   *funcapp.HostConfig
 
 	invMu    sync.Mutex
@@ -154,9 +155,9 @@ func Run(ctx context.Context, opts Options) error {
 		inflight:   map[string]*running{},
 		loadSem:    make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
 		running:    slots.New(maxRunning),
-		runner:     newRunner(),
 		terminated: make(chan struct{}),
 	}
+	w.runner = newRunner(w.runInvocation)
 	if wd, err := os.Getwd(); err == nil {
 		w.appDir = wd
 	}
