@@ -4,9 +4,10 @@ WORKER_DIR ?= dist/workers/wasm
 .PHONY: worker examples test proto vet
 
 # worker: a ready workers/wasm folder for a Functions host (binary + worker.config.json).
+# -tags grpcnotrace: see devhost.WorkerBuildTags (internal/devhost/workers.go).
 worker:
 	mkdir -p $(WORKER_DIR)
-	CGO_ENABLED=0 go build -trimpath -o $(WORKER_DIR)/wasmworker ./cmd/wasmworker
+	CGO_ENABLED=0 go build -trimpath -tags grpcnotrace -o $(WORKER_DIR)/wasmworker ./cmd/wasmworker
 	cp cmd/wasmworker/worker.config.json $(WORKER_DIR)/worker.config.json
 
 # examples: build the Go functions of the example app in place.

@@ -23,7 +23,7 @@ COPY --from=wasmworker go.mod go.sum ./
 RUN go mod download
 COPY --from=wasmworker cmd ./cmd
 COPY --from=wasmworker internal ./internal
-RUN CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -o /out/wasm/wasmworker ./cmd/wasmworker \
+RUN CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -tags grpcnotrace -o /out/wasm/wasmworker ./cmd/wasmworker \
  && cp cmd/wasmworker/worker.config.json /out/wasm/worker.config.json
 
 # --- runtime: the Functions host with the worker and the app ------------

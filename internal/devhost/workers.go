@@ -87,6 +87,14 @@ func moduleRoot(dir string) string {
 	}
 }
 
+// WorkerBuildTags are the build tags the worker is built with, here, in the
+// Makefile and in deploy/: grpcnotrace leaves out gRPC's request tracing
+// (golang.org/x/net/trace, which brings html/template), which the worker
+// never enables and which cost 2.2 MB of resident memory at every start
+// (BENCHMARKS.md, "A third machine"). A worker built without them works
+// the same.
+const WorkerBuildTags = "grpcnotrace"
+
 // BuildWorker builds cmd/wasmworker from the module that holds appDir (or
 // the current directory) into cacheDir/wasm, with the worker.config.json of
 // cmd/wasmworker, and returns cacheDir, ready to use as a workers folder.
@@ -108,7 +116,7 @@ func BuildWorker(ctx context.Context, appDir, cacheDir string) (string, error) {
 		return "", fmt.Errorf("worker cache: %w", err)
 	}
 	exe := filepath.Join(dst, "wasmworker")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", exe, "./cmd/wasmworker")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", WorkerBuildTags, "-o", exe, "./cmd/wasmworker")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	var out bytes.Buffer
