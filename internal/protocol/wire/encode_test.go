@@ -88,6 +88,31 @@ func TestEncodesAsTheRuntimeDoes(t *testing.T) {
 	}
 }
 
+// TestGeneratedEncoderUsed: the messages the worker sends, and every host
+// message, are written by the generated encoder (the codec's reason to
+// be), not by the runtime fallback, which would pass every other test; a
+// message nested deeper than the check looks, or with a string that is not
+// UTF-8, is left to the runtime.
+func TestGeneratedEncoderUsed(t *testing.T) {
+	for i, m := range append(sent(), messages()...) {
+		if _, ok := marshalGenerated(m); !ok {
+			t.Errorf("message %d went to the runtime: %v", i, m)
+		}
+	}
+	var deep rpc.TypedData
+	if err := proto.Unmarshal(nested(maxCheckDepth*2), &deep); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := marshalGenerated(&deep); ok {
+		t.Errorf("a message nested %d deep was written by the generated encoder", maxCheckDepth*2)
+	}
+	bad := sent()[0]
+	bad.GetInvocationResponse().InvocationId = "caf\xe9"
+	if _, ok := marshalGenerated(bad); ok {
+		t.Error("a string that is not UTF-8 was written by the generated encoder")
+	}
+}
+
 // TestLargeMessage: a message above gRPC's pooling threshold is written to
 // a pooled buffer, and reads back whole.
 func TestLargeMessage(t *testing.T) {

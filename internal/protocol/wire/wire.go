@@ -133,8 +133,8 @@ func encodeInto(m vtEncoder, b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	// The generated code writes from the end of the buffer backwards, and
-	// its size may count a byte more than it writes (an empty message in a
-	// oneof): the message is the last n bytes.
+	// its size may count more than it writes (a byte for each empty
+	// message in a oneof): the message is the last n bytes.
 	if n < len(b) {
 		copy(b, b[len(b)-n:])
 		b = b[:n]
@@ -143,6 +143,19 @@ func encodeInto(m vtEncoder, b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// unmarshalGenerated runs m's generated decoder on b. A panic there (none
+// is known: the decoder checks every bound, and FuzzUnmarshal runs it) is
+// returned as an error, so that bytes from the host never crash the worker
+// and the runtime decides.
+func unmarshalGenerated(m vtMessage, b []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("generated decoder panicked: %v", p)
+		}
+	}()
+	return m.UnmarshalVT(b)
 }
 
 // generatedSize is m's generated size, or false when the generated code
@@ -302,13 +315,14 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
-	vtErr := m.UnmarshalVT(buf.ReadOnlyData())
+	vtErr := unmarshalGenerated(m, buf.ReadOnlyData())
 	if vtErr == nil {
 		return nil
 	}
 	// The generated decoder refuses some input the runtime accepts (a
 	// known field with another wire type, which the runtime keeps as an
-	// unknown field), so the runtime has the last word.
+	// unknown field), so the runtime has the last word; so it has when
+	// the generated code panicked.
 	pm, ok := v.(proto.Message)
 	if !ok {
 		return fmt.Errorf("decode %T: %w", v, vtErr)

@@ -282,8 +282,9 @@ func nested(depth int) []byte {
 }
 
 // TestNestingIsBounded: a message nested deeper than the runtime allows
-// is refused with an error (the generated decoder, which has no limit,
-// would grow its stack by about 1 KiB per level until the process dies);
+// is refused with an error (the generated decoder has no limit and grows
+// its stack by about 1 KiB per level: a message of the largest size the
+// worker accepts could nest deep enough to exhaust it);
 // one nested less deeply, within MaxGenerated, is read.
 func TestNestingIsBounded(t *testing.T) {
 	deep := nested(20_000)
