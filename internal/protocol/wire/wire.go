@@ -23,6 +23,10 @@
 // the check is encoded again by the runtime, whose error names the cause.
 //
 // Where the generated code differs from the runtime:
+//   - A decoded message's strings and byte fields share one array holding
+//     the message's bytes (a copy of gRPC's frames, made for it) instead of
+//     each being allocated: a small string kept from a request keeps the
+//     request's bytes (at most MaxGenerated) alive with it.
 //   - The decoder does not check that strings are UTF-8. The host writes
 //     its strings from .NET strings, always valid UTF-8; from another peer,
 //     a request with such a string is read instead of ending the stream,
@@ -69,9 +73,10 @@ const MaxGenerated = 32 << 10
 
 var _ encoding.CodecV2 = Codec{}
 
-// vtMessage is a message with a generated decoder.
+// vtMessage is a message with a generated decoder that shares the
+// input's bytes (see Unmarshal).
 type vtMessage interface {
-	UnmarshalVT(data []byte) error
+	UnmarshalVTUnsafe(data []byte) error
 }
 
 // Name returns "proto".
@@ -145,17 +150,18 @@ func encodeInto(m vtEncoder, b []byte) ([]byte, bool) {
 	return b, true
 }
 
-// unmarshalGenerated runs m's generated decoder on b. A panic there (none
-// is known: the decoder checks every bound, and FuzzUnmarshal runs it) is
-// returned as an error, so that bytes from the host never crash the worker
-// and the runtime decides.
+// unmarshalGenerated runs m's generated decoder on b, whose strings and
+// byte fields then share b's array. A panic there (none is known: the
+// decoder checks every bound, and FuzzUnmarshal runs it) is returned as an
+// error, so that bytes from the host never crash the worker and the runtime
+// decides.
 func unmarshalGenerated(m vtMessage, b []byte) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("generated decoder panicked: %v", p)
 		}
 	}()
-	return m.UnmarshalVT(b)
+	return m.UnmarshalVTUnsafe(b)
 }
 
 // generatedSize is m's generated size, or false when the generated code
@@ -313,9 +319,14 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok || data.Len() > MaxGenerated {
 		return runtimeCodec.Unmarshal(data, v)
 	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-	defer buf.Free()
-	vtErr := unmarshalGenerated(m, buf.ReadOnlyData())
+	// The decoded strings and byte fields point into b instead of each
+	// being a copy of their own: one allocation for the message's bytes
+	// where an HTTP request had some twenty (its headers, query and
+	// metadata, names and values). So b is not a pooled buffer (gRPC's
+	// frames are), but a new array that lives as long as something the
+	// message holds; nothing writes to it.
+	b := data.Materialize()
+	vtErr := unmarshalGenerated(m, b)
 	if vtErr == nil {
 		return nil
 	}
@@ -327,7 +338,7 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return fmt.Errorf("decode %T: %w", v, vtErr)
 	}
-	if err := proto.Unmarshal(buf.ReadOnlyData(), pm); err != nil { // resets pm first
+	if err := proto.Unmarshal(b, pm); err != nil { // resets pm first
 		return fmt.Errorf("decode %T: %w", v, err)
 	}
 	return nil

@@ -70,6 +70,35 @@ func split(data []byte, n int) mem.BufferSlice {
 	return s
 }
 
+// TestDecodedOutlivesFrames: a decoded message shares no bytes with the
+// frames it was read from (gRPC reuses them once Unmarshal returns), so
+// overwriting them changes nothing in it.
+func TestDecodedOutlivesFrames(t *testing.T) {
+	for i, msg := range messages() {
+		data, err := proto.Marshal(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := split(data, 7)
+		if i%2 == 0 {
+			frames = split(data, len(data)) // one frame
+		}
+		var got rpc.StreamingMessage
+		if err := (Codec{}).Unmarshal(frames, &got); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		for _, f := range frames {
+			b := f.ReadOnlyData()
+			for j := range b {
+				b[j] = 'x'
+			}
+		}
+		if !proto.Equal(&got, msg) {
+			t.Errorf("message %d changed when its frames were overwritten", i)
+		}
+	}
+}
+
 // TestDecodesAsTheRuntimeDoes: every message, whole or in pieces, decodes
 // to what the protobuf runtime decodes.
 func TestDecodesAsTheRuntimeDoes(t *testing.T) {
