@@ -7,6 +7,8 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
 )
 
 // CallError reports that an entry point did not return normally: it trapped
@@ -82,7 +84,7 @@ func callFunction(ctx context.Context, fn api.Function, entry string, inv *Invoc
 	var stack [1]uint64
 	if cerr := fn.CallWithStack(WithInvocation(ctx, inv), stack[:]); cerr != nil {
 		if ctx.Err() != nil {
-			cerr = fmt.Errorf("%w (%w)", context.Cause(ctx), cerr)
+			cerr = fmt.Errorf("%w (%w)", invocation.CancelCause(ctx), cerr)
 		} else if inv.errMsg != "" {
 			// The guest named the cause before it trapped, as a Rust panic
 			// hook does (SPEC.md §5.4).

@@ -2,13 +2,12 @@ package invocation
 
 import (
 	"context"
-	"errors"
 )
 
-// Canceler says why an invocation was cancelled: nil while it was not. The
-// invocation's owner (the worker) keeps the reason beside the context,
-// whose cancel function takes none, since the same context carries the
-// deadline.
+// Canceler says why an invocation's context ended: cancelled (and why) or
+// past its deadline; nil while it has not. The invocation's owner (the
+// worker) keeps the reason with the context, which the context package
+// cannot read (context.Cause knows only its own contexts).
 type Canceler interface {
 	CancelReason() error
 }
@@ -37,19 +36,16 @@ func (c *CancelerContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// CancelCause says why ctx ended: the reason of the Canceler in it when
-// ctx was cancelled and it has one, else context.Cause(ctx); nil while ctx
-// has not ended.
+// CancelCause says why ctx ended: the reason of the Canceler in it when it
+// has one and the invocation's context ended, else context.Cause(ctx); nil
+// while ctx has not ended.
 func CancelCause(ctx context.Context) error {
-	err := ctx.Err()
-	if err == nil {
+	if ctx.Err() == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) {
-		if c, ok := ctx.Value(cancelerKey{}).(Canceler); ok {
-			if why := c.CancelReason(); why != nil {
-				return why
-			}
+	if c, ok := ctx.Value(cancelerKey{}).(Canceler); ok {
+		if why := c.CancelReason(); why != nil {
+			return why
 		}
 	}
 	return context.Cause(ctx)

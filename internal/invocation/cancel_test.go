@@ -11,9 +11,9 @@ type reason struct{ err error }
 
 func (r *reason) CancelReason() error { return r.err }
 
-// TestCancelCause: a cancelled context reports its Canceler's reason, also
-// through contexts made under it; a deadline reports its own cause, and a
-// context that has not ended reports nil.
+// TestCancelCause: an ended context reports its Canceler's reason, also
+// through contexts made under it; without a reason, a deadline reports its
+// own cause; a context that has not ended reports nil.
 func TestCancelCause(t *testing.T) {
 	why := errors.New("the host cancelled it")
 	r := &reason{}
@@ -36,9 +36,12 @@ func TestCancelCause(t *testing.T) {
 	defer stop2()
 	dctx = WithCanceler(dctx, r2)
 	<-dctx.Done()
-	r2.err = why
 	if err := CancelCause(dctx); err != late {
-		t.Fatalf("after the deadline: %v, want %v", err, late)
+		t.Fatalf("after the deadline, no reason: %v, want %v", err, late)
+	}
+	r2.err = why // the context's owner knows better
+	if err := CancelCause(dctx); err != why {
+		t.Fatalf("after the deadline, with a reason: %v, want %v", err, why)
 	}
 
 	plain, stop3 := context.WithCancel(context.Background())

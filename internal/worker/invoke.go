@@ -8,12 +8,12 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wasmworker/wasmworker/internal/abi"
+	"github.com/wasmworker/wasmworker/internal/deadline"
 	"github.com/wasmworker/wasmworker/internal/engine"
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 	"github.com/wasmworker/wasmworker/internal/invocation"
@@ -31,14 +31,10 @@ var (
 type running struct {
 	requestID string
 	req       *rpc.InvocationRequest
-	ctx       context.Context // its deadline's; ended by stop
-	// stop ends the invocation's context, which is also its deadline's:
-	// one context per invocation, so that the deadline costs no context
-	// of its own. Why it was stopped is kept beside it (cause), since a
-	// context with a deadline has no cancel function that takes a cause.
-	stop  context.CancelFunc
-	cause atomic.Pointer[error] // the first cancel's cause
-	once  sync.Once             // guards the single InvocationResponse
+	// ctx is the invocation's context: it ends when the invocation is
+	// done, cancelled, or past its deadline (w.deadlines), and keeps why.
+	ctx  deadline.Context
+	once sync.Once // guards the single InvocationResponse
 	// cctx and sctx are the invocation's context with the invocation as
 	// its Canceler, and that with its running slot, for the guest (set by
 	// invoke; here so that they cost no allocation).
@@ -65,31 +61,25 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	// The deadline starts now, when the request is taken: the host's
 	// clock started before. It is looked up before invMu is taken (a load
 	// read host.json for it already).
-	var ctx context.Context
-	var stop context.CancelFunc
 	d, cause := time.Duration(0), error(nil)
 	if !w.opts.EchoForBenchmarks {
 		d, cause = w.deadline()
 	}
-	if d > 0 {
-		ctx, stop = context.WithTimeoutCause(context.Background(), d, cause)
-	} else {
-		ctx, stop = context.WithCancel(context.Background())
-	}
+	inv := &running{requestID: requestID, req: req}
+	w.deadlines.Start(&inv.ctx, d, cause)
 	w.invMu.Lock()
 	switch {
 	case w.draining:
 		w.invMu.Unlock()
-		stop()
+		inv.ctx.Cancel(nil)
 		w.respond(requestID, failedResponse(req, "the worker is shutting down (WorkerTerminate) and takes no new invocations", "WorkerTerminating", false))
 		return
 	case w.inflight[id] != nil:
 		w.invMu.Unlock()
-		stop()
+		inv.ctx.Cancel(nil)
 		w.respond(requestID, failedResponse(req, fmt.Sprintf("%v %q: an invocation with this id is already running", errDuplicateID, id), "DuplicateInvocation", false))
 		return
 	}
-	inv := &running{requestID: requestID, req: req, ctx: ctx, stop: stop}
 	w.inflight[id] = inv
 	w.invWG.Add(1)
 	w.invMu.Unlock()
@@ -99,28 +89,21 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 // runInvocation runs inv, on one of the runner's goroutines, and answers it.
 func (w *Worker) runInvocation(inv *running) {
 	defer w.invWG.Done()
-	defer inv.stop()
+	defer inv.ctx.Cancel(nil)
 	var ok *answer
-	resp := w.invoke(inv.ctx, inv, &ok)
+	resp := w.invoke(&inv.ctx, inv, &ok)
 	w.finish(inv, resp, ok)
 }
 
 // cancel stops the invocation, for cause (kept when it is the first).
-func (r *running) cancel(cause error) {
-	r.cause.CompareAndSwap(nil, &cause)
-	r.stop()
-}
+func (r *running) cancel(cause error) { r.ctx.Cancel(cause) }
 
-// CancelReason is the cause given to cancel, nil before a cancel: the
-// invocation's context carries r (invocation.CancelerContext), so that what
-// reports a cancel (the engine's failures, a guest's outbound errors)
-// names its cause (invocation.CancelCause).
-func (r *running) CancelReason() error {
-	if c := r.cause.Load(); c != nil {
-		return *c
-	}
-	return nil
-}
+// CancelReason is why the invocation's context ended: the cause given to
+// cancel, or its deadline's; nil while it runs. The context carries r
+// (invocation.CancelerContext), so that what reports the end (the
+// engine's failures, a guest's outbound errors) names its cause
+// (invocation.CancelCause).
+func (r *running) CancelReason() error { return r.ctx.Cause() }
 
 // finish sends the invocation's response unless one was already sent, and
 // forgets the invocation. When resp is ok's, ok's message carries it.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmworker/wasmworker/internal/deadline"
 	"github.com/wasmworker/wasmworker/internal/invocation"
 )
 
@@ -13,19 +14,20 @@ import (
 // cause, which invocation.CancelCause reports, and a deadline with the
 // deadline's own cause, even when a cancel comes after it.
 func TestRunningCause(t *testing.T) {
+	var timer deadline.Timer
 	first, second := errors.New("first"), errors.New("second")
-	ctx, stop := context.WithTimeoutCause(context.Background(), time.Hour, deadlineError(time.Hour))
-	r := &running{stop: stop}
+	r := &running{}
+	timer.Start(&r.ctx, time.Hour, deadlineError(time.Hour))
 	r.cancel(first)
 	r.cancel(second)
-	ctx = invocation.WithCanceler(ctx, r)
+	ctx := invocation.WithCanceler(&r.ctx, r)
 	if why := invocation.CancelCause(ctx); !errors.Is(ctx.Err(), context.Canceled) || why != first {
 		t.Fatalf("after two cancels: err %v, cause %v; want Canceled, %v", ctx.Err(), why, first)
 	}
 
-	ctx, stop = context.WithTimeoutCause(context.Background(), time.Millisecond, deadlineError(time.Millisecond))
-	r = &running{stop: stop}
-	ctx = invocation.WithCanceler(ctx, r)
+	r = &running{}
+	timer.Start(&r.ctx, time.Millisecond, deadlineError(time.Millisecond))
+	ctx = invocation.WithCanceler(&r.ctx, r)
 	<-ctx.Done()
 	r.cancel(first)
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -33,5 +35,15 @@ func TestRunningCause(t *testing.T) {
 	}
 	if why := invocation.CancelCause(ctx); why != deadlineError(time.Millisecond) {
 		t.Fatalf("cause %v (%T), want the deadline's cause", why, why)
+	}
+	// A context derived from it (as the engine makes for a guest without
+	// the instrumented guard) reports the same cause.
+	r = &running{}
+	timer.Start(&r.ctx, time.Millisecond, deadlineError(time.Millisecond))
+	child, cancel := context.WithCancelCause(invocation.WithCanceler(&r.ctx, r))
+	defer cancel(nil)
+	<-child.Done()
+	if why := invocation.CancelCause(child); why != deadlineError(time.Millisecond) {
+		t.Fatalf("derived: cause %v (%T), want the deadline's cause", why, why)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wasmworker/wasmworker/internal/deadline"
 	"github.com/wasmworker/wasmworker/internal/engine"
 	"github.com/wasmworker/wasmworker/internal/funcapp"
 	"github.com/wasmworker/wasmworker/internal/protocol/rpc"
@@ -107,6 +108,8 @@ type Worker struct {
 	deadlineCache time.Duration
 	deadlineCause error // deadlineError(deadlineCache)
 	deadlineFor   *funcapp.HostConfig
+
+	deadlines deadline.Timer // ends invocations that run past their deadline
 
 	invMu    sync.Mutex
 	inflight map[string]*running // by invocation id
