@@ -182,7 +182,11 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 		return echoResponse(fn.meta, req)
 	}
 
-	id := req.GetInvocationId()
+	// The id is copied for the answer and the logs, which may wait for
+	// the sender after the invocation is done: the request's strings share
+	// one array with all of its bytes (internal/protocol/wire), which they
+	// would keep alive meanwhile.
+	id := strings.Clone(req.GetInvocationId())
 	inv.cctx = invocation.CancelerContext{Context: ctx, Canceler: inv}
 	ctx = &inv.cctx
 	// The guest's running slot; it gives the slot back while it waits
@@ -310,7 +314,7 @@ func (w *Worker) userLog(invocationID string, level rpc.RpcLog_Level, msg string
 
 func failedResponse(req *rpc.InvocationRequest, msg, typ string, user bool) *rpc.InvocationResponse {
 	return &rpc.InvocationResponse{
-		InvocationId: req.GetInvocationId(),
+		InvocationId: strings.Clone(req.GetInvocationId()), // not keeping the request's bytes alive (invoke)
 		Result:       failure(msg, typ, user),
 	}
 }
