@@ -1,6 +1,7 @@
 // Package deadline gives contexts that end at their deadlines by one timer
 // shared by all of them, so that a context per invocation costs neither a
-// runtime timer nor an allocation.
+// runtime timer nor an allocation of its own (a Done channel is made only
+// for a caller that waits on it).
 //
 // The worker gives every invocation a context that ends when the host
 // cancels it, when it is done, or when it runs past the app's timeout.
@@ -16,6 +17,7 @@ package deadline
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,8 +46,8 @@ type Context struct {
 	mu    sync.Mutex
 	err   error // context.Canceled or context.DeadlineExceeded once ended
 	cause error
-	done  chan struct{} // made by the first Done
-	after []*afterFunc  // functions to run when it ends (AfterFunc)
+	done  atomic.Pointer[chan struct{}] // made by the first Done, set under mu
+	after []*afterFunc                  // functions to run when it ends (AfterFunc)
 
 	prev, next *Context // in timer's list, under timer.mu
 	listed     bool     // in timer's list
@@ -183,8 +185,8 @@ func (c *Context) end(err, cause error) {
 	}
 	c.err, c.cause = err, cause
 	c.ended.Store(true)
-	if c.done != nil {
-		close(c.done)
+	if d := c.done.Load(); d != nil {
+		close(*d)
 	}
 	after := c.after
 	c.after = nil
@@ -200,15 +202,20 @@ func (c *Context) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.
 // Done returns a channel closed when c ends. The channel is made by the
 // first call, so that a context nobody waits on costs none.
 func (c *Context) Done() <-chan struct{} {
+	if d := c.done.Load(); d != nil {
+		return *d
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		if c.err != nil {
-			return closed
-		}
-		c.done = make(chan struct{})
+	if d := c.done.Load(); d != nil {
+		return *d
 	}
-	return c.done
+	if c.err != nil {
+		return closed
+	}
+	d := make(chan struct{})
+	c.done.Store(&d)
+	return d
 }
 
 // Err returns nil until c ends, then context.Canceled or
@@ -240,7 +247,10 @@ func (c *Context) Value(any) any { return nil }
 // once if it has); stop prevents that, reporting whether it did. The
 // context package uses it for a context derived from c
 // (context.WithCancel), which then needs no goroutine of its own to watch
-// c.
+// c: when c is the derived context's parent, or when every context
+// between them forwards AfterFunc to the one it wraps (as
+// invocation.CancelerContext and slots.Context do; context.WithValue's
+// contexts do not).
 func (c *Context) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	c.mu.Lock()
@@ -254,11 +264,9 @@ func (c *Context) AfterFunc(f func()) (stop func() bool) {
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for i, x := range c.after {
-			if x == a {
-				c.after = append(c.after[:i], c.after[i+1:]...)
-				return true
-			}
+		if i := slices.Index(c.after, a); i >= 0 {
+			c.after = slices.Delete(c.after, i, i+1)
+			return true
 		}
 		return false
 	}

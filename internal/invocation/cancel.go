@@ -36,17 +36,40 @@ func (c *CancelerContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// CancelCause says why ctx ended: the reason of the Canceler in it when it
-// has one and the invocation's context ended, else context.Cause(ctx); nil
-// while ctx has not ended.
+// AfterFunc runs f in its own goroutine once the context c wraps
+// ends, as context.AfterFunc does; stop prevents that. The context package
+// uses it for a context derived from c, which then needs no goroutine to
+// watch c when the context c wraps has no standard cancelable context of
+// its own (internal/deadline's).
+func (c *CancelerContext) AfterFunc(f func()) (stop func() bool) {
+	return AfterFunc(c.Context, f)
+}
+
+// AfterFunc is ctx's own AfterFunc method when it has one, else
+// context.AfterFunc: for contexts that wrap another, so that contexts
+// derived from the wrapper reach the wrapped one's.
+func AfterFunc(ctx context.Context, f func()) (stop func() bool) {
+	if a, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(ctx, f)
+}
+
+// CancelCause says why ctx ended: its own cause when it has one (a cause
+// given to a context made with the context package), else the reason of
+// the Canceler in it, else ctx.Err(); nil while ctx has not ended.
 func CancelCause(ctx context.Context) error {
-	if ctx.Err() == nil {
+	err := ctx.Err()
+	if err == nil {
 		return nil
+	}
+	if cause := context.Cause(ctx); cause != err {
+		return cause
 	}
 	if c, ok := ctx.Value(cancelerKey{}).(Canceler); ok {
 		if why := c.CancelReason(); why != nil {
 			return why
 		}
 	}
-	return context.Cause(ctx)
+	return err
 }

@@ -19,6 +19,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
 )
 
 // Quantum is how long a guest keeps its slot while others wait for one.
@@ -182,6 +184,15 @@ func (c *Context) Value(key any) any {
 		return &c.Slot
 	}
 	return c.Context.Value(key)
+}
+
+// AfterFunc runs f in its own goroutine once the context ends, as
+// context.AfterFunc does; stop prevents that. The context package uses it
+// for a context derived from c, which then needs no goroutine to watch c
+// when the context c wraps has no standard cancelable context of its own
+// (internal/deadline's).
+func (c *Context) AfterFunc(f func()) (stop func() bool) {
+	return invocation.AfterFunc(c.Context, f)
 }
 
 // Pause gives back the slot ctx carries, if it holds one, before the

@@ -95,7 +95,9 @@ func (w *Worker) runInvocation(inv *running) {
 	w.finish(inv, resp, ok)
 }
 
-// cancel stops the invocation, for cause (kept when it is the first).
+// cancel stops the invocation, for cause; it changes nothing when the
+// invocation's context ended before (an earlier cancel, its deadline, its
+// end).
 func (r *running) cancel(cause error) { r.ctx.Cancel(cause) }
 
 // CancelReason is why the invocation's context ended: the cause given to
@@ -322,6 +324,8 @@ func failedResponse(req *rpc.InvocationRequest, msg, typ string, user bool) *rpc
 // echoResponse is the answer of Options.EchoForBenchmarks: success, with a
 // 200 "ok" for every HTTP output and nothing else.
 func echoResponse(fn *funcapp.Function, req *rpc.InvocationRequest) *rpc.InvocationResponse {
+	// The id is not copied (as invoke does): the benchmarks' baseline
+	// costs as little as the protocol allows.
 	resp := &rpc.InvocationResponse{InvocationId: req.GetInvocationId(), Result: success()}
 	for _, b := range fn.Outputs() {
 		if strings.EqualFold(b.Type, "http") {

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -45,5 +46,39 @@ func TestRunningCause(t *testing.T) {
 	<-child.Done()
 	if why := invocation.CancelCause(child); why != deadlineError(time.Millisecond) {
 		t.Fatalf("derived: cause %v (%T), want the deadline's cause", why, why)
+	}
+}
+
+// TestDerivedContextsNeedNoGoroutine: a context the engine derives from an
+// invocation's (a function's own timeout, an outbound session, a run
+// without the instrumented guard) is tied to it through the wrappers the
+// invocation's context passes through (invocation.CancelerContext,
+// slots.Context) by AfterFunc, not by a goroutine watching it, and ends
+// with it.
+func TestDerivedContextsNeedNoGoroutine(t *testing.T) {
+	var timer deadline.Timer
+	inv := &running{}
+	timer.Start(&inv.ctx, time.Hour, deadlineError(time.Hour))
+	inv.cctx = invocation.CancelerContext{Context: &inv.ctx, Canceler: inv}
+	inv.sctx.Context = &inv.cctx
+	before := runtime.NumGoroutine()
+	child, cancel := context.WithCancelCause(&inv.sctx)
+	defer cancel(nil)
+	timed, stop := context.WithTimeout(&inv.sctx, time.Hour)
+	defer stop()
+	if n := runtime.NumGoroutine(); n != before {
+		t.Errorf("deriving two contexts started %d goroutines", n-before)
+	}
+	why := errors.New("the host cancelled it")
+	inv.cancel(why)
+	for _, c := range []context.Context{child, timed} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("a derived context did not end with the invocation's")
+		}
+		if got := invocation.CancelCause(c); got != why {
+			t.Errorf("derived context's cause %v, want %v", got, why)
+		}
 	}
 }
