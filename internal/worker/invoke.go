@@ -158,6 +158,11 @@ func fitMessage(msg *rpc.StreamingMessage, limit int) *rpc.StreamingMessage {
 // the worker's deadline; formatted only when read.
 type deadlineError time.Duration
 
+// Is reports that the error is context.DeadlineExceeded, so that what
+// reads the cause (an outbound request's failure, say) says the deadline
+// passed.
+func (d deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
 func (d deadlineError) Error() string {
 	return fmt.Sprintf("the invocation ran past its deadline of %v (the app's functionTimeout, less a margin so that the host's own timeout, which restarts the worker, does not fire first)", time.Duration(d))
 }

@@ -34,8 +34,8 @@ func TestRunningCause(t *testing.T) {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatalf("err %v, want DeadlineExceeded", ctx.Err())
 	}
-	if why := invocation.CancelCause(ctx); why != deadlineError(time.Millisecond) {
-		t.Fatalf("cause %v (%T), want the deadline's cause", why, why)
+	if why := invocation.CancelCause(ctx); why != deadlineError(time.Millisecond) || !errors.Is(why, context.DeadlineExceeded) {
+		t.Fatalf("cause %v (%T), want the deadline's cause, which is context.DeadlineExceeded", why, why)
 	}
 	// A context derived from it (as the engine makes for a guest without
 	// the instrumented guard) reports the same cause.
