@@ -127,23 +127,24 @@ func model(m *rpc.ModelBindingData) invocation.ModelBinding {
 // the plain maps, the nullable one is used when it has entries (the host
 // fills one or the other, docs/host-contract.md §3.3).
 func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
-	r := &invocation.HTTPRequest{
-		Method:  h.GetMethod(),
-		URL:     h.GetUrl(),
-		Headers: fields(h.GetNullableHeaders(), h.GetHeaders()),
-		Query:   fields(h.GetNullableQuery(), h.GetQuery()),
-		Params:  fields(h.GetNullableParams(), h.GetParams()),
+	ha := &httpRequestAlloc{}
+	r := &ha.r
+	r.Method, r.URL = h.GetMethod(), h.GetUrl()
+	// The headers, query and params share one array.
+	nh, nq, np := fieldCount(h.GetNullableHeaders(), h.GetHeaders()), fieldCount(h.GetNullableQuery(), h.GetQuery()), fieldCount(h.GetNullableParams(), h.GetParams())
+	if all := nh + nq + np; all > 0 {
+		fs := make(invocation.Fields, all)
+		r.Headers = fields(fs[:0:nh], h.GetNullableHeaders(), h.GetHeaders())
+		r.Query = fields(fs[nh:nh:nh+nq], h.GetNullableQuery(), h.GetQuery())
+		r.Params = fields(fs[nh+nq:nh+nq:all], h.GetNullableParams(), h.GetParams())
 	}
-	if h.Body != nil || h.RawBody != nil {
-		bodies := make([]invocation.Value, 2)
-		if h.Body != nil {
-			r.Body = &bodies[0]
-			fill(r.Body, h.Body)
-		}
-		if h.RawBody != nil {
-			r.RawBody = &bodies[1]
-			fill(r.RawBody, h.RawBody)
-		}
+	if h.Body != nil {
+		r.Body = &ha.bodies[0]
+		fill(r.Body, h.Body)
+	}
+	if h.RawBody != nil {
+		r.RawBody = &ha.bodies[1]
+		fill(r.RawBody, h.RawBody)
 	}
 	if ids := h.GetIdentities(); len(ids) > 0 {
 		r.Identities = make([]invocation.Identity, len(ids))
@@ -163,6 +164,13 @@ func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
 	return r
 }
 
+// httpRequestAlloc is an HTTP request and room for its bodies, allocated
+// at once.
+type httpRequestAlloc struct {
+	r      invocation.HTTPRequest
+	bodies [2]invocation.Value
+}
+
 // nullable returns nil for a null s, else to, set to s's value.
 func nullable(s *rpc.NullableString, to *string) *string {
 	if s.GetString_() == nil {
@@ -172,21 +180,30 @@ func nullable(s *rpc.NullableString, to *string) *string {
 	return to
 }
 
-// fields turns one of RpcHttp's map pairs into Fields (unsorted: sorting
-// costs every invocation, and only get_key and the custom-handler JSON need
-// an order, which they make themselves).
-func fields(nm map[string]*rpc.NullableString, m map[string]string) invocation.Fields {
-	var fs invocation.Fields
+// fieldCount is how many Fields fields makes of one of RpcHttp's map
+// pairs.
+func fieldCount(nm map[string]*rpc.NullableString, m map[string]string) int {
 	if len(nm) > 0 {
-		fs = make(invocation.Fields, 0, len(nm))
+		return len(nm)
+	}
+	return len(m)
+}
+
+// fields appends one of RpcHttp's map pairs to fs, which has room for
+// fieldCount of them, as Fields (unsorted: sorting costs every invocation,
+// and only get_key and the custom-handler JSON need an order, which they
+// make themselves); nil when the maps are empty.
+func fields(fs invocation.Fields, nm map[string]*rpc.NullableString, m map[string]string) invocation.Fields {
+	if len(nm) > 0 {
 		for k, v := range nm {
 			fs = append(fs, invocation.Field{Name: k, Value: v.GetValue(), Null: v.GetString_() == nil})
 		}
 	} else if len(m) > 0 {
-		fs = make(invocation.Fields, 0, len(m))
 		for k, v := range m {
 			fs = append(fs, invocation.Field{Name: k, Value: v})
 		}
+	} else {
+		return nil
 	}
 	return fs
 }
