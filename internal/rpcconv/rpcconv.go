@@ -88,9 +88,9 @@ func fill(v *invocation.Value, td *rpc.TypedData) {
 	case *rpc.TypedData_Json:
 		v.Kind, v.String = invocation.KindJSON, d.Json
 	case *rpc.TypedData_Bytes:
-		v.Kind, v.Bytes = invocation.KindBytes, d.Bytes
+		v.Kind, v.Bytes = invocation.KindBytes, capped(d.Bytes)
 	case *rpc.TypedData_Stream:
-		v.Kind, v.Bytes = invocation.KindStream, d.Stream
+		v.Kind, v.Bytes = invocation.KindStream, capped(d.Stream)
 	case *rpc.TypedData_Int:
 		v.Kind, v.Int = invocation.KindInt, d.Int
 	case *rpc.TypedData_Double:
@@ -98,7 +98,15 @@ func fill(v *invocation.Value, td *rpc.TypedData) {
 	case *rpc.TypedData_Http:
 		v.Kind, v.Request = invocation.KindHTTP, HTTPRequest(d.Http)
 	case *rpc.TypedData_CollectionBytes:
-		v.Kind, v.List = invocation.KindCollectionBytes, &invocation.List{Bytes: d.CollectionBytes.GetBytes()}
+		bs := d.CollectionBytes.GetBytes()
+		if len(bs) > 0 {
+			in := bs
+			bs = make([][]byte, len(in)) // capped copies of the slices: the message is not changed
+			for i, b := range in {
+				bs[i] = capped(b)
+			}
+		}
+		v.Kind, v.List = invocation.KindCollectionBytes, &invocation.List{Bytes: bs}
 	case *rpc.TypedData_CollectionString:
 		v.Kind, v.List = invocation.KindCollectionString, &invocation.List{Strings: d.CollectionString.GetString_()}
 	case *rpc.TypedData_CollectionDouble:
@@ -120,8 +128,14 @@ func fill(v *invocation.Value, td *rpc.TypedData) {
 }
 
 func model(m *rpc.ModelBindingData) invocation.ModelBinding {
-	return invocation.ModelBinding{Version: m.GetVersion(), Source: m.GetSource(), ContentType: m.GetContentType(), Content: m.GetContent()}
+	return invocation.ModelBinding{Version: m.GetVersion(), Source: m.GetSource(), ContentType: m.GetContentType(), Content: capped(m.GetContent())}
 }
+
+// capped returns b with no capacity beyond its length. A decoded message's
+// byte fields share one array with the rest of the message
+// (internal/protocol/wire), so an append to one that had room would write
+// over the fields after it; capped, an append copies instead.
+func capped(b []byte) []byte { return b[:len(b):len(b)] }
 
 // HTTPRequest converts the RpcHttp of an HTTP trigger. Of the nullable and
 // the plain maps, the nullable one is used when it has entries (the host

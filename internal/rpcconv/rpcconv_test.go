@@ -249,3 +249,20 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	}
 }
+
+// TestBytesCapped: byte values taken from a decoded message have no room
+// beyond their length (their array holds the rest of the message), so an
+// append to one copies instead of writing over what follows.
+func TestBytesCapped(t *testing.T) {
+	backing := []byte("bodyFOLLOWING")
+	td := &rpc.TypedData{Data: &rpc.TypedData_Bytes{Bytes: backing[:4]}}
+	v := Value(td)
+	grown := append(v.Bytes, "XX"...)
+	if string(backing) != "bodyFOLLOWING" || string(grown) != "bodyXX" {
+		t.Errorf("append wrote into the message: %q, %q", backing, grown)
+	}
+	coll := &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: [][]byte{backing[:4]}}}}
+	if b := Value(coll).BytesList()[0]; cap(b) != len(b) {
+		t.Errorf("a collection's element has capacity %d beyond its length %d", cap(b), len(b))
+	}
+}

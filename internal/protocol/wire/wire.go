@@ -26,7 +26,9 @@
 //   - A decoded message's strings and byte fields share one array holding
 //     the message's bytes (a copy of gRPC's frames, made for it) instead of
 //     each being allocated: a small string kept from a request keeps the
-//     request's bytes (at most MaxGenerated) alive with it.
+//     request's bytes (at most MaxGenerated) alive with it. A byte field's
+//     capacity runs on into the fields after it, so nothing may append to
+//     one in place (internal/rpcconv caps them where guests get them).
 //   - The decoder does not check that strings are UTF-8. The host writes
 //     its strings from .NET strings, always valid UTF-8; from another peer,
 //     a request with such a string is read instead of ending the stream,
