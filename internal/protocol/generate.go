@@ -7,4 +7,4 @@
 // scripts/install-protoc.sh installs the pinned versions.
 package protocol
 
-//go:generate protoc -I . -I /usr/include --go_out=. --go_opt=module=github.com/wasmworker/wasmworker/internal/protocol --go-grpc_out=. --go-grpc_opt=module=github.com/wasmworker/wasmworker/internal/protocol --go-vtproto_out=. --go-vtproto_opt=module=github.com/wasmworker/wasmworker/internal/protocol,features=unmarshal+unmarshal_unsafe+marshal+size FunctionRpc.proto identity/ClaimsIdentityRpc.proto shared/NullableTypes.proto
+//go:generate protoc -I . -I /usr/include --go_out=. --go_opt=module=github.com/wasmworker/wasmworker/internal/protocol --go-grpc_out=. --go-grpc_opt=module=github.com/wasmworker/wasmworker/internal/protocol --go-vtproto_out=. --go-vtproto_opt=module=github.com/wasmworker/wasmworker/internal/protocol,features=unmarshal_unsafe+marshal+size FunctionRpc.proto identity/ClaimsIdentityRpc.proto shared/NullableTypes.proto
