@@ -122,7 +122,7 @@ func TestCompactValid(t *testing.T) {
 		if err := json.Compact(&buf, []byte(s)); err != nil {
 			t.Fatal(err)
 		}
-		if got := compactValid([]byte(strings.TrimSpace(s))); got != buf.String() {
+		if got := new(decoder).compactValid([]byte(strings.TrimSpace(s))); got != buf.String() {
 			t.Errorf("compactValid(%q) = %q, want %q", s, got, buf.String())
 		}
 	}

@@ -14,20 +14,18 @@ import (
 	"github.com/wasmworker/wasmworker/internal/invocation"
 )
 
-// Result is what a guest's response payload means for the host.
+// Result is what a guest's response payload means for the host. Its
+// invocation.Result is what the invocation returns: Outputs has one entry
+// per declared output binding that the guest set (never "$return"), in
+// function.json order, with values of KindString, KindJSON, KindBytes, or
+// KindHTTP with a Response; Return is set only when the function has a
+// "$return" binding and the guest gave a non-null ReturnValue; and
+// ReturnIgnored reports a non-null ReturnValue on a function without a
+// "$return" binding, which was dropped (the caller may log that).
 type Result struct {
-	// Outputs has one entry per declared output binding that the guest set
-	// (never "$return"), in function.json order. Values are KindString,
-	// KindJSON, KindBytes, or KindHTTP with a Response.
-	Outputs []invocation.Output
-	// ReturnValue is set only when the function has a "$return" binding and
-	// the guest gave a non-null ReturnValue.
-	ReturnValue *invocation.Value
+	invocation.Result
 	// Logs are the payload's "Logs", in order.
 	Logs []string
-	// ReturnValueIgnored reports a non-null ReturnValue on a function without
-	// a "$return" binding; it was dropped (the caller may log that).
-	ReturnValueIgnored bool
 }
 
 // quoteLimit is how much of a bad payload an error quotes.
@@ -49,11 +47,13 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		return nil, invalidStdout(body)
 	}
 	var topBuf, outBuf [8]member
-	top := members(topBuf[:0], body)
 	ra := &resultAlloc{}
+	d := &ra.dec
+	d.stdout, d.spareHTTP = body, &ra.http
+	top := members(topBuf[:0], body)
 	res := &ra.res
 	if v, ok := lookup(top, "Logs"); ok && !isNull(v) {
-		logs, err := decodeLogs(v)
+		logs, err := d.decodeLogs(v)
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +74,7 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		if !ok {
 			continue
 		}
-		val, err := convertOutput(b, v)
+		val, err := d.convertOutput(b, v)
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", b.Name, err)
 		}
@@ -89,22 +89,26 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 	if v, ok := lookup(top, "ReturnValue"); ok && !isNull(v) {
 		rb, ok := binding(fn, "$return")
 		if !ok {
-			res.ReturnValueIgnored = true
+			res.ReturnIgnored = true
 		} else {
-			val, err := convertOutput(rb, v)
+			val, err := d.convertOutput(rb, v)
 			if err != nil {
 				return nil, fmt.Errorf("ReturnValue ($return): %w", err)
 			}
-			res.ReturnValue = val
+			res.Return = val
 		}
 	}
 	return res, nil
 }
 
-// resultAlloc is a Result and room for its first output, allocated at once.
+// resultAlloc is a Result, room for its first output and for that
+// output's HTTP response (the commonest response is one HTTP output), and
+// the decoder, allocated at once.
 type resultAlloc struct {
-	res Result
-	out [1]invocation.Output
+	res  Result
+	out  [1]invocation.Output
+	http httpAlloc
+	dec  decoder
 }
 
 // invalidStdout explains why body, which starts with '{', is not exactly
@@ -131,15 +135,15 @@ func binding(fn invocation.Function, name string) (invocation.Binding, bool) {
 
 // convertOutput turns one output value into a Value for binding b; nil
 // means "not set".
-func convertOutput(b invocation.Binding, v []byte) (*invocation.Value, error) {
+func (d *decoder) convertOutput(b invocation.Binding, v []byte) (*invocation.Value, error) {
 	if strings.EqualFold(b.Type, "http") {
-		return decodeHTTP(v, strings.EqualFold(b.DataType, "binary"))
+		return d.decodeHTTP(v, strings.EqualFold(b.DataType, "binary"))
 	}
 	switch kind(v) {
 	case 'n':
 		return nil, nil
 	case '"':
-		s := unquote(v)
+		s := d.unquote(v)
 		if strings.EqualFold(b.DataType, "binary") {
 			raw, err := base64.StdEncoding.DecodeString(s)
 			if err != nil {
@@ -150,11 +154,11 @@ func convertOutput(b invocation.Binding, v []byte) (*invocation.Value, error) {
 		return invocation.StringValue(s), nil
 	case 'd', 't', 'f':
 		// Numbers keep their text (integers stay integers).
-		return invocation.JSONValue(string(v)), nil
+		return invocation.JSONValue(d.str(v)), nil
 	default:
 		// Objects and arrays become compact JSON text (v is a span of
 		// the valid stdout, so it compacts).
-		return invocation.JSONValue(compactValid(v)), nil
+		return invocation.JSONValue(d.compactValid(v)), nil
 	}
 }
 
@@ -171,12 +175,12 @@ type httpAlloc struct {
 // string holding that object. With binary (the http binding has
 // "dataType": "binary"), the body is a base64 string whose bytes are the
 // response body.
-func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
+func (d *decoder) decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 	wrongShape := func() error {
 		return fmt.Errorf("expected an HTTP response object {statusCode, headers, body}, got %s", describe(v))
 	}
 	if kind(v) == '"' {
-		inner := []byte(strings.TrimSpace(unquote(v)))
+		inner := []byte(strings.TrimSpace(d.unquote(v)))
 		if kind(inner) != '{' || !validJSON(inner) {
 			return nil, wrongShape()
 		}
@@ -187,20 +191,25 @@ func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 	}
 	var objBuf [8]member
 	obj := members(objBuf[:0], v)
-	ha := &httpAlloc{}
+	ha := d.spareHTTP
+	if ha != nil {
+		d.spareHTTP = nil
+	} else {
+		ha = &httpAlloc{}
+	}
 	h := &ha.resp
 	h.StatusCode = "200"
 	h.Headers = map[string]string{}
 	if sc, ok := lookup(obj, "statusCode"); ok && !isNull(sc) {
 		switch kind(sc) {
 		case '"':
-			s := unquote(sc)
+			s := d.unquote(sc)
 			// The host reads an empty status as 200, as a missing one.
 			if s = strings.TrimSpace(s); s != "" {
 				h.StatusCode = s
 			}
 		case 'd':
-			h.StatusCode = string(sc)
+			h.StatusCode = d.str(sc)
 		default:
 			return nil, fmt.Errorf("\"statusCode\" must be a number or a string, got %s", describe(sc))
 		}
@@ -211,11 +220,11 @@ func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 		}
 		var hdrBuf [8]member
 		for _, m := range lastOfEach(members(hdrBuf[:0], hv)) {
-			s, err := scalarText(m.val)
+			s, err := d.scalarText(m.val)
 			if err != nil {
 				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", m.key(), describe(m.val))
 			}
-			key := m.key()
+			key := d.key(&m)
 			if err := invocation.CheckHeader(key, s); err != nil {
 				return nil, err
 			}
@@ -234,7 +243,7 @@ func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 		if kind(bv) != '"' {
 			return nil, fmt.Errorf("the http binding has \"dataType\": \"binary\", so \"body\" must be a base64 string, got %s", describe(bv))
 		}
-		s := unquote(bv)
+		s := d.unquote(bv)
 		raw, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
 			return nil, fmt.Errorf("the http binding has \"dataType\": \"binary\", so \"body\" must be base64; %s is not (%v)", quote([]byte(s)), err)
@@ -243,11 +252,11 @@ func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 	} else if ok && !isNull(bv) {
 		switch kind(bv) {
 		case '"':
-			ha.body = invocation.Value{Kind: invocation.KindString, String: unquote(bv)}
+			ha.body = invocation.Value{Kind: invocation.KindString, String: d.unquote(bv)}
 		case '{', '[':
-			ha.body = invocation.Value{Kind: invocation.KindJSON, String: compactValid(bv)}
+			ha.body = invocation.Value{Kind: invocation.KindJSON, String: d.compactValid(bv)}
 		default:
-			ha.body = invocation.Value{Kind: invocation.KindString, String: string(bv)}
+			ha.body = invocation.Value{Kind: invocation.KindString, String: d.str(bv)}
 		}
 	}
 	if cv, ok := lookup(obj, "cookies"); ok && !isNull(cv) {
@@ -256,7 +265,7 @@ func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 		}
 		var elemBuf [8][]byte
 		for i, c := range elements(elemBuf[:0], cv) {
-			ck, err := decodeCookie(c)
+			ck, err := d.decodeCookie(c)
 			if err != nil {
 				return nil, fmt.Errorf("cookie %d: %w", i+1, err)
 			}
@@ -269,7 +278,7 @@ func decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 
 // decodeCookie reads {name, value, domain, path, expires, secure, httpOnly,
 // sameSite, maxAge} (keys case-insensitive).
-func decodeCookie(v []byte) (invocation.Cookie, error) {
+func (d *decoder) decodeCookie(v []byte) (invocation.Cookie, error) {
 	var ck invocation.Cookie
 	if kind(v) != '{' {
 		return ck, fmt.Errorf("expected an object {name, value, …}, got %s", describe(v))
@@ -284,7 +293,7 @@ func decodeCookie(v []byte) (invocation.Cookie, error) {
 		if kind(fv) != '"' {
 			return "", false, fmt.Errorf("%q must be a string, got %s", key, describe(fv))
 		}
-		return unquote(fv), true, nil
+		return d.unquote(fv), true, nil
 	}
 	boolean := func(key string) (*bool, error) {
 		fv, ok := lookup(obj, key)
@@ -364,7 +373,7 @@ func decodeCookie(v []byte) (invocation.Cookie, error) {
 
 // decodeLogs reads "Logs": an array of strings; numbers and booleans are
 // taken as their text and null entries are skipped.
-func decodeLogs(v []byte) ([]string, error) {
+func (d *decoder) decodeLogs(v []byte) ([]string, error) {
 	if kind(v) != '[' {
 		return nil, fmt.Errorf("\"Logs\" must be an array of strings, got %s", describe(v))
 	}
@@ -375,7 +384,7 @@ func decodeLogs(v []byte) ([]string, error) {
 		if isNull(e) {
 			continue
 		}
-		s, err := scalarText(e)
+		s, err := d.scalarText(e)
 		if err != nil {
 			return nil, fmt.Errorf("\"Logs\" entry %d must be a string, got %s", i+1, describe(e))
 		}
@@ -385,12 +394,12 @@ func decodeLogs(v []byte) ([]string, error) {
 }
 
 // scalarText returns a string's content or a number's or boolean's text.
-func scalarText(v []byte) (string, error) {
+func (d *decoder) scalarText(v []byte) (string, error) {
 	switch kind(v) {
 	case '"':
-		return unquote(v), nil
+		return d.unquote(v), nil
 	case 'd', 't', 'f':
-		return string(v), nil
+		return d.str(v), nil
 	default:
 		return "", errors.New("not a scalar")
 	}

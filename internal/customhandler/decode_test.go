@@ -37,7 +37,15 @@ func out(name string, v *invocation.Value) invocation.Output {
 func bp(b bool) *bool       { return &b }
 func fp(f float64) *float64 { return &f }
 
-func checkResult(t *testing.T, got, want *Result) {
+// wantResult is what a test expects of a Result.
+type wantResult struct {
+	Outputs            []invocation.Output
+	ReturnValue        *invocation.Value
+	Logs               []string
+	ReturnValueIgnored bool
+}
+
+func checkResult(t *testing.T, got *Result, want *wantResult) {
 	t.Helper()
 	if len(got.Outputs) != len(want.Outputs) {
 		t.Fatalf("%d outputs, want %d: %v", len(got.Outputs), len(want.Outputs), got.Outputs)
@@ -48,14 +56,14 @@ func checkResult(t *testing.T, got, want *Result) {
 			t.Errorf("output %d\n got: %s %s\nwant: %s %s", i, g.Name, fmtValue(g.Value), w.Name, fmtValue(w.Value))
 		}
 	}
-	if g, w := fmtValue(got.ReturnValue), fmtValue(want.ReturnValue); g != w {
+	if g, w := fmtValue(got.Return), fmtValue(want.ReturnValue); g != w {
 		t.Errorf("return value\n got: %s\nwant: %s", g, w)
 	}
 	if strings.Join(got.Logs, "|") != strings.Join(want.Logs, "|") || len(got.Logs) != len(want.Logs) {
 		t.Errorf("logs = %q; want %q", got.Logs, want.Logs)
 	}
-	if got.ReturnValueIgnored != want.ReturnValueIgnored {
-		t.Errorf("ReturnValueIgnored = %v", got.ReturnValueIgnored)
+	if got.ReturnIgnored != want.ReturnValueIgnored {
+		t.Errorf("ReturnIgnored = %v", got.ReturnIgnored)
 	}
 }
 
@@ -66,7 +74,7 @@ func TestDecodeHTTPExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{
+	checkResult(t, got, &wantResult{
 		Outputs: []invocation.Output{out("res", resp("201", map[string]string{"content-type": "text/plain"}, str("hello world")))},
 		Logs:    []string{"said hello"},
 	})
@@ -79,7 +87,7 @@ func TestDecodeQueueExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{ReturnValue: str("done")})
+	checkResult(t, got, &wantResult{ReturnValue: str("done")})
 }
 
 // TestDecodeDocsExample is the response table example of docs/custom-handler.md §6.
@@ -89,7 +97,7 @@ func TestDecodeDocsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{
+	checkResult(t, got, &wantResult{
 		Outputs: []invocation.Output{
 			out("res", resp("200", nil, str("Message enqueued"))),
 			out("myQueueOutput", js(`["queue message 1","queue message 2"]`)),
@@ -103,52 +111,52 @@ func TestDecodeOutputs(t *testing.T) {
 	exp := time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC)
 	cases := []struct {
 		name, stdout string
-		want         *Result
+		want         *wantResult
 	}{
-		{"empty object", `{}`, &Result{}},
-		{"whitespace and BOM", "\ufeff \n {\"Outputs\":null,\"Logs\":null} \r\n\t", &Result{}},
-		{"string output", `{"Outputs":{"out":"test"}}`, &Result{Outputs: []invocation.Output{out("out", str("test"))}}},
-		{"integer output", `{"Outputs":{"out":12345678901234567890}}`, &Result{Outputs: []invocation.Output{out("out", js("12345678901234567890"))}}},
-		{"float output", `{"Outputs":{"out":1.50}}`, &Result{Outputs: []invocation.Output{out("out", js("1.50"))}}},
-		{"bool output", `{"Outputs":{"out":false}}`, &Result{Outputs: []invocation.Output{out("out", js("false"))}}},
-		{"object output", `{"Outputs":{"out":{ "a" : [1, 2] }}}`, &Result{Outputs: []invocation.Output{out("out", js(`{"a":[1,2]}`))}}},
-		{"array output", `{"Outputs":{"out":["a", "b"]}}`, &Result{Outputs: []invocation.Output{out("out", js(`["a","b"]`))}}},
-		{"null output skipped", `{"Outputs":{"out":null}}`, &Result{}},
-		{"binary output", `{"Outputs":{"img":"aGk="}}`, &Result{Outputs: []invocation.Output{out("img", byt([]byte("hi")))}}},
-		{"binary output object", `{"Outputs":{"img":{"a":1}}}`, &Result{Outputs: []invocation.Output{out("img", js(`{"a":1}`))}}},
-		{"inout output", `{"Outputs":{"state":"s"}}`, &Result{Outputs: []invocation.Output{out("state", str("s"))}}},
-		{"case-sensitive output keys", `{"Outputs":{"OUT":"x","Res":{}}}`, &Result{}},
-		{"undeclared outputs ignored", `{"Outputs":{"nope":"x","$return":"y"}}`, &Result{}},
-		{"file order", `{"Outputs":{"state":"s","out":"o","res":{}}}`, &Result{Outputs: []invocation.Output{
+		{"empty object", `{}`, &wantResult{}},
+		{"whitespace and BOM", "\ufeff \n {\"Outputs\":null,\"Logs\":null} \r\n\t", &wantResult{}},
+		{"string output", `{"Outputs":{"out":"test"}}`, &wantResult{Outputs: []invocation.Output{out("out", str("test"))}}},
+		{"integer output", `{"Outputs":{"out":12345678901234567890}}`, &wantResult{Outputs: []invocation.Output{out("out", js("12345678901234567890"))}}},
+		{"float output", `{"Outputs":{"out":1.50}}`, &wantResult{Outputs: []invocation.Output{out("out", js("1.50"))}}},
+		{"bool output", `{"Outputs":{"out":false}}`, &wantResult{Outputs: []invocation.Output{out("out", js("false"))}}},
+		{"object output", `{"Outputs":{"out":{ "a" : [1, 2] }}}`, &wantResult{Outputs: []invocation.Output{out("out", js(`{"a":[1,2]}`))}}},
+		{"array output", `{"Outputs":{"out":["a", "b"]}}`, &wantResult{Outputs: []invocation.Output{out("out", js(`["a","b"]`))}}},
+		{"null output skipped", `{"Outputs":{"out":null}}`, &wantResult{}},
+		{"binary output", `{"Outputs":{"img":"aGk="}}`, &wantResult{Outputs: []invocation.Output{out("img", byt([]byte("hi")))}}},
+		{"binary output object", `{"Outputs":{"img":{"a":1}}}`, &wantResult{Outputs: []invocation.Output{out("img", js(`{"a":1}`))}}},
+		{"inout output", `{"Outputs":{"state":"s"}}`, &wantResult{Outputs: []invocation.Output{out("state", str("s"))}}},
+		{"case-sensitive output keys", `{"Outputs":{"OUT":"x","Res":{}}}`, &wantResult{}},
+		{"undeclared outputs ignored", `{"Outputs":{"nope":"x","$return":"y"}}`, &wantResult{}},
+		{"file order", `{"Outputs":{"state":"s","out":"o","res":{}}}`, &wantResult{Outputs: []invocation.Output{
 			out("res", resp("200", nil, str(""))), out("out", str("o")), out("state", str("s"))}}},
-		{"case-insensitive top keys", `{"outputs":{"out":"o"},"LOGS":["l"],"returnvalue":7}`, &Result{
+		{"case-insensitive top keys", `{"outputs":{"out":"o"},"LOGS":["l"],"returnvalue":7}`, &wantResult{
 			Outputs: []invocation.Output{out("out", str("o"))}, Logs: []string{"l"}, ReturnValue: js("7")}},
-		{"return string", `{"ReturnValue":"done"}`, &Result{ReturnValue: str("done")}},
-		{"return object", `{"ReturnValue":{"id":7}}`, &Result{ReturnValue: js(`{"id":7}`)}},
-		{"return null", `{"ReturnValue":null}`, &Result{}},
-		{"logs coerced", `{"Logs":["a",1,2.5,true,null]}`, &Result{Logs: []string{"a", "1", "2.5", "true"}}},
-		{"unknown keys ignored", `{"Extra":[1],"Outputs":{}}`, &Result{}},
+		{"return string", `{"ReturnValue":"done"}`, &wantResult{ReturnValue: str("done")}},
+		{"return object", `{"ReturnValue":{"id":7}}`, &wantResult{ReturnValue: js(`{"id":7}`)}},
+		{"return null", `{"ReturnValue":null}`, &wantResult{}},
+		{"logs coerced", `{"Logs":["a",1,2.5,true,null]}`, &wantResult{Logs: []string{"a", "1", "2.5", "true"}}},
+		{"unknown keys ignored", `{"Extra":[1],"Outputs":{}}`, &wantResult{}},
 
 		{"http full", `{"Outputs":{"res":{"statusCode":"404","headers":{"Content-Type":"application/json","X-N":5,"X-B":true,"X-S":""},"body":{"error":"nope"}}}}`,
-			&Result{Outputs: []invocation.Output{out("res", resp("404", map[string]string{"Content-Type": "application/json", "X-N": "5", "X-B": "true", "X-S": ""}, js(`{"error":"nope"}`)))}}},
+			&wantResult{Outputs: []invocation.Output{out("res", resp("404", map[string]string{"Content-Type": "application/json", "X-N": "5", "X-B": "true", "X-S": ""}, js(`{"error":"nope"}`)))}}},
 		{"http keys any case", `{"Outputs":{"res":{"StatusCode":202,"Headers":{"a":"b"},"BODY":"x"}}}`,
-			&Result{Outputs: []invocation.Output{out("res", resp("202", map[string]string{"a": "b"}, str("x")))}}},
-		{"http empty object", `{"Outputs":{"res":{}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
+			&wantResult{Outputs: []invocation.Output{out("res", resp("202", map[string]string{"a": "b"}, str("x")))}}},
+		{"http empty object", `{"Outputs":{"res":{}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
 		{"http null fields", `{"Outputs":{"res":{"statusCode":null,"headers":null,"body":null,"cookies":null}}}`,
-			&Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
-		{"http array body", `{"Outputs":{"res":{"body":[1, 2]}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, js("[1,2]")))}}},
-		{"http number body", `{"Outputs":{"res":{"body":42}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("42")))}}},
-		{"http bool body", `{"Outputs":{"res":{"body":true}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("true")))}}},
+			&wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
+		{"http array body", `{"Outputs":{"res":{"body":[1, 2]}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, js("[1,2]")))}}},
+		{"http number body", `{"Outputs":{"res":{"body":42}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("42")))}}},
+		{"http bool body", `{"Outputs":{"res":{"body":true}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("true")))}}},
 		{"http as string", `{"Outputs":{"res":"{\"statusCode\":201,\"body\":\"made\"}"}}`,
-			&Result{Outputs: []invocation.Output{out("res", resp("201", nil, str("made")))}}},
-		{"http empty status", `{"Outputs":{"res":{"statusCode":" "}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
-		{"http status ignored", `{"Outputs":{"res":{"status":500}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
+			&wantResult{Outputs: []invocation.Output{out("res", resp("201", nil, str("made")))}}},
+		{"http empty status", `{"Outputs":{"res":{"statusCode":" "}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
+		{"http status ignored", `{"Outputs":{"res":{"status":500}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("")))}}},
 		{"http cookies", `{"Outputs":{"res":{"cookies":[
 			{"name":"a","value":"1"},
 			{"Name":"b","Value":"2","Domain":"example.com","Path":"/","Expires":"2025-01-02T15:04:05Z","Secure":true,"HttpOnly":false,"SameSite":"Strict","MaxAge":3600},
 			{"name":"c","value":"","sameSite":"none"},
 			{"name":"d","value":"","sameSite":"Lax"}]}}}`,
-			&Result{Outputs: []invocation.Output{out("res", httpResp(&invocation.HTTPResponse{StatusCode: "200", Headers: map[string]string{}, Body: str(""),
+			&wantResult{Outputs: []invocation.Output{out("res", httpResp(&invocation.HTTPResponse{StatusCode: "200", Headers: map[string]string{}, Body: str(""),
 				Cookies: []invocation.Cookie{
 					{Name: "a", Value: "1"},
 					{Name: "b", Value: "2", Domain: ns("example.com"), Path: ns("/"),
@@ -179,7 +187,7 @@ func TestDecodeHTTPReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{ReturnValue: resp("204", nil, str("yes"))})
+	checkResult(t, got, &wantResult{ReturnValue: resp("204", nil, str("yes"))})
 	if _, err := DecodeResponse(fn, []byte(`{"ReturnValue":"plain text"}`)); err == nil ||
 		!strings.Contains(err.Error(), `ReturnValue ($return): expected an HTTP response object {statusCode, headers, body}, got a string "\"plain text\""`) {
 		t.Errorf("err = %v", err)
@@ -242,7 +250,7 @@ func TestDecodeErrors(t *testing.T) {
 	// A zero Function (the old nil metadata) is no error: it has no
 	// outputs, so every output and the ReturnValue are dropped.
 	if got, err := DecodeResponse(invocation.Function{}, []byte(`{"Outputs":{"res":1},"ReturnValue":1}`)); err != nil ||
-		len(got.Outputs) != 0 || got.ReturnValue != nil || !got.ReturnValueIgnored {
+		len(got.Outputs) != 0 || got.Return != nil || !got.ReturnIgnored {
 		t.Errorf("zero function: %+v, %v", got, err)
 	}
 }
@@ -254,7 +262,7 @@ func TestDecodeTimerExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{
+	checkResult(t, got, &wantResult{
 		Outputs: []invocation.Output{
 			out("out", js(`{"at":"2024-10-25T10:00:00Z","n":3}`)),
 			out("img", byt([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})),
@@ -265,7 +273,7 @@ func TestDecodeTimerExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{ReturnValue: js(`{"id":7,"ok":true}`), Logs: []string{"job 7 done"}})
+	checkResult(t, got, &wantResult{ReturnValue: js(`{"id":7,"ok":true}`), Logs: []string{"job 7 done"}})
 }
 
 // TestDecodeBindingCase: direction and dataType are matched without regard
@@ -276,7 +284,7 @@ func TestDecodeBindingCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{Outputs: []invocation.Output{out("img", byt([]byte("hi"))), out("q", str("x"))}})
+	checkResult(t, got, &wantResult{Outputs: []invocation.Output{out("img", byt([]byte("hi"))), out("q", str("x"))}})
 }
 
 // TestDecodeBinaryHTTPBody checks the http output with "dataType":
@@ -286,13 +294,13 @@ func TestDecodeBinaryHTTPBody(t *testing.T) {
 	fn := newFn("F", bind("httpTrigger", "in", "req"), bind("http", "out", "res", "binary"))
 	for _, c := range []struct {
 		name, stdout string
-		want         *Result
+		want         *wantResult
 	}{
 		{"bytes", `{"Outputs":{"res":{"statusCode":200,"headers":{"content-type":"image/png"},"body":"AAH/gA=="}}}`,
-			&Result{Outputs: []invocation.Output{out("res", resp("200", map[string]string{"content-type": "image/png"}, byt([]byte{0, 1, 0xff, 0x80})))}}},
-		{"no body", `{"Outputs":{"res":{"statusCode":204}}}`, &Result{Outputs: []invocation.Output{out("res", resp("204", nil, byt(nil)))}}},
-		{"null body", `{"Outputs":{"res":{"body":null}}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, byt(nil)))}}},
-		{"response in a string", `{"Outputs":{"res":"{\"body\":\"aGk=\"}"}}`, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, byt([]byte("hi"))))}}},
+			&wantResult{Outputs: []invocation.Output{out("res", resp("200", map[string]string{"content-type": "image/png"}, byt([]byte{0, 1, 0xff, 0x80})))}}},
+		{"no body", `{"Outputs":{"res":{"statusCode":204}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("204", nil, byt(nil)))}}},
+		{"null body", `{"Outputs":{"res":{"body":null}}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, byt(nil)))}}},
+		{"response in a string", `{"Outputs":{"res":"{\"body\":\"aGk=\"}"}}`, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, byt([]byte("hi"))))}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := DecodeResponse(fn, []byte(c.stdout))
@@ -317,7 +325,7 @@ func TestDecodeBinaryHTTPBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResult(t, got, &Result{Outputs: []invocation.Output{out("res", resp("200", nil, str("aGk=")))}})
+	checkResult(t, got, &wantResult{Outputs: []invocation.Output{out("res", resp("200", nil, str("aGk=")))}})
 }
 
 // TestManyHeadersDecodeQuickly: a response with many headers (and repeated
@@ -338,5 +346,40 @@ func TestManyHeadersDecodeQuickly(t *testing.T) {
 	h := res.Outputs[0].Value.Response.Headers
 	if len(h) != n/2+1 || h["h0"] != fmt.Sprintf("v%d", n/2) {
 		t.Fatalf("%d headers, h0 = %q; want %d and the later value", len(h), h["h0"], n/2+1)
+	}
+}
+
+// TestDecodedOutlivesStdout overwrites the guest's stdout after decoding
+// it, as the engine does when it reuses the buffer for the next run: the
+// result must not change, since the strings it keeps are cut from a copy.
+func TestDecodedOutlivesStdout(t *testing.T) {
+	fn := newFn("F", append(httpBindings, invocation.Binding{Name: "$return", Type: "queue", Direction: "out"})...)
+	stdout := []byte(`{"Outputs":{"res":{"statusCode":"201","headers":{"content-type":"text/plain","x-n":5},"body":"hello world"}},"Logs":["a",7],"ReturnValue":{"id":7}}`)
+	got, err := DecodeResponse(fn, stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fmt.Sprint(fmtValue(got.Outputs[0].Value), fmtValue(got.Return), got.Logs)
+	for i := range stdout {
+		stdout[i] = 'x'
+	}
+	if after := fmt.Sprint(fmtValue(got.Outputs[0].Value), fmtValue(got.Return), got.Logs); after != before {
+		t.Errorf("the result changed with stdout:\nbefore: %s\n after: %s", before, after)
+	}
+}
+
+// TestDecodeAllocations counts the allocations of decoding a plain HTTP
+// response: the result with its output and response, one copy of stdout
+// for every string, and the header map.
+func TestDecodeAllocations(t *testing.T) {
+	fn := newFn("HelloHttp", httpBindings...)
+	stdout := []byte(`{"Outputs":{"res":{"statusCode":200,"headers":{"Content-Type":"text/plain"},"body":"Hello, world"}},"Logs":[],"ReturnValue":null}`)
+	got := testing.AllocsPerRun(100, func() {
+		if _, err := DecodeResponse(fn, stdout); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got > 4 {
+		t.Errorf("%v allocations per decode, want at most 4", got)
 	}
 }

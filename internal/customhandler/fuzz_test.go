@@ -39,8 +39,8 @@ func FuzzDecodeResponse(f *testing.F) {
 			}
 			checkOutputValue(t, o.Value)
 		}
-		if res.ReturnValue != nil {
-			checkOutputValue(t, res.ReturnValue)
+		if res.Return != nil {
+			checkOutputValue(t, res.Return)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The decoder validates a guest's stdout once (validJSON, which accepts what
@@ -223,9 +224,58 @@ func stringEnd[T string | []byte](b T, i int) int {
 	}
 }
 
+// decoder makes the strings a decoded response keeps. Those that are
+// pieces of the guest's stdout as written (a string without escapes, a
+// number, a key) are cut from one copy of it, made at the first such
+// string: a response's status, header and body then cost one allocation,
+// not one each. They keep that copy alive as long as any of them lives,
+// which is no longer than the invocation's answer.
+type decoder struct {
+	stdout []byte // the text being decoded
+	text   string // a copy of stdout, once a piece of it was needed
+	// spareHTTP is room for one HTTP response, allocated with the
+	// result; nil once taken.
+	spareHTTP *httpAlloc
+}
+
+// str returns span as a string: a piece of d.text when span lies within
+// d.stdout, else a copy.
+func (d *decoder) str(span []byte) string {
+	if len(span) == 0 {
+		return ""
+	}
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(span))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.stdout)))
+	if off >= uintptr(len(d.stdout)) || uintptr(len(span)) > uintptr(len(d.stdout))-off {
+		return string(span)
+	}
+	if d.text == "" {
+		d.text = string(d.stdout)
+	}
+	return d.text[off : off+uintptr(len(span))]
+}
+
+// key returns m's key as encoding/json reads it (member.key), cut from
+// d.text when it has no escapes.
+func (d *decoder) key(m *member) string {
+	if m.escaped {
+		return m.dec
+	}
+	return d.str(m.lit)
+}
+
 // unquote returns the content of a valid string literal as encoding/json
 // reads it (escapes resolved; invalid UTF-8 and lone surrogates become
-// U+FFFD). Literals without escapes of valid UTF-8 are copied directly.
+// U+FFFD). Literals without escapes of valid UTF-8 are taken as they are.
+func (d *decoder) unquote(lit []byte) string {
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return d.str(inner)
+	}
+	return unquote(lit)
+}
+
+// unquote is decoder.unquote for a literal that is no part of a response,
+// always a copy.
 func unquote(lit []byte) string {
 	inner := lit[1 : len(lit)-1]
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
@@ -238,7 +288,7 @@ func unquote(lit []byte) string {
 
 // compactValid returns the compact form of a span of valid JSON text: the
 // text without the whitespace between tokens, as json.Compact writes it.
-func compactValid(v []byte) string {
+func (d *decoder) compactValid(v []byte) string {
 	for i := 0; i < len(v); {
 		switch v[i] {
 		case ' ', '\t', '\r', '\n':
@@ -249,5 +299,5 @@ func compactValid(v []byte) string {
 			i++
 		}
 	}
-	return string(v) // nothing to strip
+	return d.str(v) // nothing to strip
 }

@@ -235,6 +235,14 @@ type commandExecutor struct {
 // buffer is free again once the run and the decoding are over.
 var ioBufs = sync.Pool{New: func() any { return new([]byte) }}
 
+func init() {
+	// Every command-mode request carries a new random GUID
+	// (Metadata.sys.RandGuid). With the pool, google/uuid reads the
+	// randomness for 16 of them at once, and a GUID costs one allocation
+	// (its text) instead of two.
+	uuid.EnableRandPool()
+}
+
 // maxPooledIO is the largest buffer kept for reuse; a larger one (a big
 // request or response) is left to the garbage collector.
 const maxPooledIO = 64 << 10
@@ -259,7 +267,7 @@ func (x *commandExecutor) invoke(ctx context.Context, lv *liveModule, req *invoc
 	out, err := x.mod.runCommand(ctx, lv, CommandInput{
 		Stdin:     stdin,
 		Env:       x.env,
-		Stderr:    func(line string) { logf(invocation.Log{Level: invocation.LevelInformation, Message: line}) },
+		StderrLog: logf,
 		StdoutBuf: *obuf,
 	})
 	putIOBuf(buf, stdin)
@@ -287,7 +295,7 @@ func (x *commandExecutor) invoke(ctx context.Context, lv *liveModule, req *invoc
 		}
 		logf(invocation.Log{Level: invocation.LevelInformation, Message: l})
 	}
-	return &invocation.Result{Outputs: res.Outputs, Return: res.ReturnValue, ReturnIgnored: res.ReturnValueIgnored}, nil
+	return &res.Result, nil
 }
 
 // chargeElements charges every element of an array output (and return
@@ -310,8 +318,8 @@ func (x *commandExecutor) chargeElements(stdout int, res *customhandler.Result) 
 			return re
 		}
 	}
-	if res.ReturnValue != nil {
-		return charge("$return", res.ReturnValue)
+	if res.Return != nil {
+		return charge("$return", res.Return)
 	}
 	return nil
 }

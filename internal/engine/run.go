@@ -31,6 +31,10 @@ type CommandInput struct {
 	// "\n"), in order, while the guest runs, on the goroutine that called
 	// RunCommand. It must not block for long: the guest waits for it.
 	Stderr func(line string)
+	// StderrLog, when set and Stderr is not, is called as Stderr would
+	// be, with each line as an Information log (as Function.Invoke
+	// forwards them, without a function made per run to wrap its logger).
+	StderrLog func(invocation.Log)
 	// StdoutBuf, when it has capacity, is where stdout is written
 	// (from StdoutBuf[:0]), so that a caller can reuse one buffer for
 	// many runs; CommandOutput.Stdout and RunError.Stdout then share its
@@ -198,30 +202,31 @@ func (m *Module) RunCommand(ctx context.Context, in CommandInput) (out *CommandO
 		return nil, rerr
 	}
 	defer adm.release()
-	out, err = m.runCommand(ctx, adm.live, in)
+	o, err := m.runCommand(ctx, adm.live, in)
 	if err == nil {
 		if re := m.overdue(ctx, budget); re != nil {
-			re.Stdout, re.StderrTail = out.Stdout, out.StderrTail
+			re.Stdout, re.StderrTail = o.Stdout, o.StderrTail
 			return nil, re
 		}
+		return &o, nil
 	}
 	if re, ok := err.(*RunError); ok && re.Kind == DeadlineExceeded {
 		re.Deadline = budget
 	}
-	return out, err
+	return nil, err
 }
 
 // runCommand is RunCommand once admitted (Module.admit).
-func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput) (out *CommandOutput, err error) {
+func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput) (out CommandOutput, err error) {
 	if err := checkInput(in); err != nil {
-		return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
+		return CommandOutput{}, &RunError{Kind: Instantiate, Path: m.path, Detail: err.Error()}
 	}
 	if k, done := ctxKind(ctx); done { // do not make an instance for nothing
 		re := &RunError{Kind: k, Path: m.path, Detail: "the guest never started: the invocation had ended before"}
 		if cause := endCause(ctx); cause != nil {
 			re.Detail += "; " + cause.Error()
 		}
-		return nil, re
+		return CommandOutput{}, re
 	}
 	// An instance reset after an earlier run (reuse.go), or a new one. Its
 	// linear memory has a mapping of its own, held while the guest may
@@ -246,7 +251,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	}
 	c.stdin.Reset(in.Stdin)
 	c.stdout = stdoutBuffer{buf: in.StdoutBuf[:0], limit: m.lim.MaxStdoutBytes, cancel: c.stop}
-	c.stderr = stderrLines{fn: in.Stderr, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: c.stop}
+	c.stderr = stderrLines{fn: in.Stderr, log: in.StderrLog, maxLine: m.lim.MaxStderrLine, maxBytes: m.lim.MaxStderrBytes, cancel: c.stop}
 	c.rctx = runContext{Context: ctx, c: c}
 	c.stopped, c.cancel = nil, nil
 	// runCtx is what the guest's calls see: the instance's own runContext,
@@ -268,7 +273,7 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 		if r := recover(); r != nil {
 			err = &RunError{Kind: Internal, Path: m.path, Stdout: c.stdout.buf, StderrTail: c.stderr.lastLines(),
 				Detail: fmt.Sprintf("panic: %v\n%s", r, firstLines(string(debug.Stack()), 12))}
-			out, keep = nil, false
+			out, keep = CommandOutput{}, false
 		}
 		c.rctx = runContext{}
 		c.mem.Release() // the guest no longer runs
@@ -303,11 +308,11 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 					re.Detail = "stopped while the instance was being made (in its start function)"
 				}
 			}
-			return nil, re
+			return CommandOutput{}, re
 		}
 		c.mod = mod
 		if c.start = mod.ExportedFunction("_start"); c.start == nil { // checked at Load; kept so that nothing panics
-			return nil, &RunError{Kind: Instantiate, Path: m.path, Detail: "no _start export"}
+			return CommandOutput{}, &RunError{Kind: Instantiate, Path: m.path, Detail: "no _start export"}
 		}
 		if lv.cmds != nil && in.Args == nil && lv.cmds.capturing() && !c.rand.Drew() { // a wasm start function may draw randomness
 			if c.point = reset.Capture(mod, c.mem, guardModule); c.point == nil && !mod.IsClosed() {
@@ -321,10 +326,10 @@ func (m *Module) runCommand(ctx context.Context, lv *liveModule, in CommandInput
 	tail := c.stderr.lastLines()
 	if re := m.classify(ctx, c.stopped, callErr, c.mod, tail, c.stderr.lostHeadline()); re != nil {
 		re.Stdout = c.stdout.buf
-		return nil, re
+		return CommandOutput{}, re
 	}
 	keep = c.point != nil && !c.run.Touched() && !c.mod.IsClosed() && ctx.Err() == nil
-	return &CommandOutput{Stdout: c.stdout.buf, StderrTail: tail}, nil
+	return CommandOutput{Stdout: c.stdout.buf, StderrTail: tail}, nil
 }
 
 // endRun resets c and keeps it for the next run when keep allows and the

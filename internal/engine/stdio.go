@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wasmworker/wasmworker/internal/invocation"
 )
 
 // stdoutLimitError is why a run was stopped (cmdInstance.stopRun) when
@@ -59,6 +61,7 @@ const tailLines = 20
 // tailLines lines. It runs on the guest's goroutine; it is not shared.
 type stderrLines struct {
 	fn       func(string)
+	log      func(invocation.Log) // instead of fn (CommandInput.StderrLog)
 	maxLine  int
 	maxBytes int
 	cancel   func(error) // stops the run when maxBytes is passed (nil: only drop)
@@ -144,9 +147,7 @@ func (s *stderrLines) endLine(nl int) {
 		// line that was cut included.
 		if cost := max(raw, len(text)+1); s.forwarded+cost <= s.maxBytes {
 			s.forwarded += cost
-			if s.fn != nil {
-				s.fn(validUTF8(text))
-			}
+			s.emit(validUTF8(text))
 		} else {
 			s.stop()
 		}
@@ -176,8 +177,18 @@ func (s *stderrLines) finish() {
 	if len(s.line) > 0 || s.cut > 0 {
 		s.endLine(0)
 	}
-	if s.dropped > 0 && s.fn != nil {
-		s.fn(fmt.Sprintf("... %d bytes of stderr dropped: stderr limit of %s (%d bytes) per run reached", s.dropped, bytesString(int64(s.maxBytes)), s.maxBytes))
+	if s.dropped > 0 && (s.fn != nil || s.log != nil) {
+		s.emit(fmt.Sprintf("... %d bytes of stderr dropped: stderr limit of %s (%d bytes) per run reached", s.dropped, bytesString(int64(s.maxBytes)), s.maxBytes))
+	}
+}
+
+// emit forwards one line to fn or, as an Information log, to log.
+func (s *stderrLines) emit(line string) {
+	switch {
+	case s.fn != nil:
+		s.fn(line)
+	case s.log != nil:
+		s.log(invocation.Log{Level: invocation.LevelInformation, Message: line})
 	}
 }
 

@@ -28,8 +28,11 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 	r := &ra.r
 	in, md := req.GetInputData(), req.GetTriggerMetadata()
 	// One allocation holds every value of the request (this runs for every
-	// invocation).
-	slab := make([]invocation.Value, len(in)+len(md))
+	// invocation): the request's own when they fit.
+	slab := ra.vals[:]
+	if n := len(in) + len(md); n > len(slab) {
+		slab = make([]invocation.Value, n)
+	}
 	if len(in) == 1 {
 		r.Inputs = ra.in[:]
 	} else if len(in) > 1 {
@@ -46,7 +49,10 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 		r.Inputs[i].Value = v
 	}
 	if len(md) > 0 {
-		r.Metadata = make([]invocation.Meta, 0, len(md))
+		r.Metadata = ra.meta[:0]
+		if len(md) > len(ra.meta) {
+			r.Metadata = make([]invocation.Meta, 0, len(md))
+		}
 		i := len(in)
 		for k, td := range md {
 			v := &slab[i]
@@ -65,11 +71,15 @@ func Request(req *rpc.InvocationRequest) *invocation.Request {
 	return r
 }
 
-// requestAlloc is a Request and room for its input, allocated at once:
-// most functions have one input, their trigger.
+// requestAlloc is a Request and room for its input, values and metadata,
+// allocated at once: most functions have one input, their trigger, and an
+// HTTP request without query parameters has two metadata values, Query
+// and Headers.
 type requestAlloc struct {
-	r  invocation.Request
-	in [1]invocation.Input
+	r    invocation.Request
+	in   [1]invocation.Input
+	vals [4]invocation.Value
+	meta [3]invocation.Meta
 }
 
 // Value converts a TypedData the host sent. A nil or empty TypedData is a
@@ -249,7 +259,7 @@ func TypedData(v *invocation.Value) *rpc.TypedData {
 	case invocation.KindHTTP:
 		if v.Response != nil {
 			a := &httpAlloc{}
-			fillHTTPResponse(&a.h, v.Response)
+			fillHTTPResponse(&a.h, v.Response, &a.body)
 			a.w.Http = &a.h
 			a.td.Data = &a.w
 			return &a.td
@@ -279,18 +289,24 @@ type (
 		w  rpc.TypedData_Json
 	}
 	httpAlloc struct {
-		td rpc.TypedData
-		w  rpc.TypedData_Http
-		h  rpc.RpcHttp
+		td   rpc.TypedData
+		w    rpc.TypedData_Http
+		h    rpc.RpcHttp
+		body stringAlloc // a string body, the commonest
 	}
 	bindingAlloc struct {
 		pb rpc.ParameterBinding
 		w  rpc.ParameterBinding_Data
 	}
+	oneOutput struct {
+		pbs [1]*rpc.ParameterBinding
+		b   [1]bindingAlloc
+	}
 )
 
-// fillHTTPResponse sets h, a new RpcHttp, to the HTTP output r.
-func fillHTTPResponse(h *rpc.RpcHttp, r *invocation.HTTPResponse) {
+// fillHTTPResponse sets h, a new RpcHttp, to the HTTP output r; a string
+// body goes in body.
+func fillHTTPResponse(h *rpc.RpcHttp, r *invocation.HTTPResponse, body *stringAlloc) {
 	h.StatusCode, h.Headers = Text(r.StatusCode), r.Headers
 	if h.Headers == nil {
 		h.Headers = map[string]string{}
@@ -301,7 +317,12 @@ func fillHTTPResponse(h *rpc.RpcHttp, r *invocation.HTTPResponse) {
 			break
 		}
 	}
-	if r.Body != nil {
+	switch {
+	case r.Body != nil && r.Body.Kind == invocation.KindString:
+		body.w.String_ = Text(r.Body.String)
+		body.td.Data = &body.w
+		h.Body = &body.td
+	case r.Body != nil:
 		h.Body = TypedData(r.Body)
 	}
 	if len(r.Cookies) > 0 {
@@ -348,8 +369,15 @@ func Outputs(outs []invocation.Output) []*rpc.ParameterBinding {
 	if len(outs) == 0 {
 		return nil
 	}
-	pbs := make([]*rpc.ParameterBinding, len(outs))
-	slab := make([]bindingAlloc, len(outs))
+	var pbs []*rpc.ParameterBinding
+	var slab []bindingAlloc
+	if len(outs) == 1 { // the commonest: one allocation for both
+		a := new(oneOutput)
+		pbs, slab = a.pbs[:], a.b[:]
+	} else {
+		pbs = make([]*rpc.ParameterBinding, len(outs))
+		slab = make([]bindingAlloc, len(outs))
+	}
 	for i, o := range outs {
 		a := &slab[i]
 		a.w.Data = TypedData(o.Value)

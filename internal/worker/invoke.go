@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -51,6 +52,18 @@ type answer struct {
 	w    rpc.StreamingMessage_InvocationResponse
 	resp rpc.InvocationResponse
 	res  rpc.StatusResult
+	id   [36]byte // room for a copy of the invocation id (a GUID's text)
+}
+
+// keepID returns a copy of id, in a.id when it fits.
+func (a *answer) keepID(id string) string {
+	if len(id) == 0 || len(id) > len(a.id) {
+		return strings.Clone(id)
+	}
+	n := copy(a.id[:], id)
+	// a.id is never written again, so the string it backs stays as it is;
+	// it keeps the answer alive, which is no larger than the answer.
+	return unsafe.String(&a.id[0], n)
 }
 
 // startInvocation registers the invocation (so that a cancel arriving right
@@ -192,8 +205,9 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 	// The id is copied for the answer and the logs, which may wait for
 	// the sender after the invocation is done: the request's strings share
 	// one array with all of its bytes (internal/protocol/wire), which they
-	// would keep alive meanwhile.
-	id := strings.Clone(req.GetInvocationId())
+	// would keep alive meanwhile. The answer is made now to hold the copy.
+	a := new(answer)
+	id := a.keepID(req.GetInvocationId())
 	inv.cctx = invocation.CancelerContext{Context: ctx, Canceler: inv}
 	ctx = &inv.cctx
 	// The guest's running slot; it gives the slot back while it waits
@@ -234,7 +248,6 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 	if w.log.Enabled(ctx, slog.LevelDebug) { // its arguments would be allocated on every invocation
 		w.log.Debug("invocation done", "function", fn.name, "invocationId", id, "took", time.Since(start))
 	}
-	a := new(answer)
 	a.res.Status = rpc.StatusResult_Success
 	a.resp.InvocationId, a.resp.Result = id, &a.res
 	a.resp.OutputData, a.resp.ReturnValue = rpcconv.Outputs(res.Outputs), rpcconv.Return(res.Return)
