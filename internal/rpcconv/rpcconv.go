@@ -171,28 +171,40 @@ func HTTPRequest(h *rpc.RpcHttp) *invocation.HTTPRequest {
 		fill(r.RawBody, h.RawBody)
 	}
 	if ids := h.GetIdentities(); len(ids) > 0 {
-		r.Identities = make([]invocation.Identity, len(ids))
-		// The identities' nullable strings, all in one allocation.
-		vals := make([]string, 3*len(ids))
+		// The identities and their nullable strings: the request's own
+		// room for one (the host sends one, its key-based identity), else
+		// one allocation each.
+		r.Identities = ha.ids[:]
+		vals := ha.idVals[:]
+		if len(ids) > len(ha.ids) {
+			r.Identities = make([]invocation.Identity, len(ids))
+			vals = make([]string, 3*len(ids))
+		}
 		for i, id := range ids {
 			r.Identities[i] = invocation.Identity{
 				AuthenticationType: nullable(id.GetAuthenticationType(), &vals[3*i]),
 				NameClaimType:      nullable(id.GetNameClaimType(), &vals[3*i+1]),
 				RoleClaimType:      nullable(id.GetRoleClaimType(), &vals[3*i+2]),
 			}
-			for _, c := range id.GetClaims() {
-				r.Identities[i].Claims = append(r.Identities[i].Claims, invocation.Claim{Type: c.GetType(), Value: c.GetValue()})
+			if cs := id.GetClaims(); len(cs) > 0 {
+				claims := make([]invocation.Claim, len(cs))
+				for j, c := range cs {
+					claims[j] = invocation.Claim{Type: c.GetType(), Value: c.GetValue()}
+				}
+				r.Identities[i].Claims = claims
 			}
 		}
 	}
 	return r
 }
 
-// httpRequestAlloc is an HTTP request and room for its bodies, allocated
-// at once.
+// httpRequestAlloc is an HTTP request and room for its bodies and one
+// identity, allocated at once.
 type httpRequestAlloc struct {
 	r      invocation.HTTPRequest
 	bodies [2]invocation.Value
+	ids    [1]invocation.Identity
+	idVals [3]string
 }
 
 // nullable returns nil for a null s, else to, set to s's value.

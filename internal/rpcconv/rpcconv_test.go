@@ -220,11 +220,11 @@ func TestFieldListsApart(t *testing.T) {
 
 // TestRequestAllocations: an HTTP trigger with one input (headers, query
 // and route parameters, a body, an identity, trigger metadata and a retry
-// context) is converted in 9 allocations: the request with room for its
+// context) is converted in 7 allocations: the request with room for its
 // one input, its values and its metadata list, a collection's list, the
-// HTTP request with room for its bodies, one array for its headers, query
-// and params, its identities, their nullable strings and claims, the retry
-// context and its exception.
+// HTTP request with room for its bodies and its identity, one array for its
+// headers, query and params, the identity's claims, the retry context and
+// its exception.
 func TestRequestAllocations(t *testing.T) {
 	req := httpRequest()
 	req.InputData = req.InputData[:1]
@@ -233,8 +233,8 @@ func TestRequestAllocations(t *testing.T) {
 		*r.Inputs[0].Value.Request.Identities[0].AuthenticationType != "WebJobsAuthLevel" {
 		t.Fatalf("converted to %+v", r)
 	}
-	if n := testing.AllocsPerRun(100, func() { Request(req) }); n != 9 {
-		t.Fatalf("%v allocations, want 9", n)
+	if n := testing.AllocsPerRun(100, func() { Request(req) }); n != 7 {
+		t.Fatalf("%v allocations, want 7", n)
 	}
 }
 
@@ -264,5 +264,19 @@ func TestBytesCapped(t *testing.T) {
 	coll := &rpc.TypedData{Data: &rpc.TypedData_CollectionBytes{CollectionBytes: &rpc.CollectionBytes{Bytes: [][]byte{backing[:4]}}}}
 	if b := Value(coll).BytesList()[0]; cap(b) != len(b) {
 		t.Errorf("a collection's element has capacity %d beyond its length %d", cap(b), len(b))
+	}
+}
+
+// TestIdentities converts more identities than a request has room for.
+func TestIdentities(t *testing.T) {
+	h := &rpc.RpcHttp{Method: "GET", Identities: []*rpc.RpcClaimsIdentity{
+		{AuthenticationType: ns("WebJobsAuthLevel"), Claims: []*rpc.RpcClaim{{Type: "a", Value: "1"}, {Type: "b", Value: "2"}}},
+		{NameClaimType: ns("name"), RoleClaimType: ns("role")},
+	}}
+	got := HTTPRequest(h).Identities
+	if len(got) != 2 || *got[0].AuthenticationType != "WebJobsAuthLevel" || got[0].NameClaimType != nil ||
+		len(got[0].Claims) != 2 || got[0].Claims[1] != (invocation.Claim{Type: "b", Value: "2"}) ||
+		got[1].AuthenticationType != nil || *got[1].NameClaimType != "name" || *got[1].RoleClaimType != "role" || got[1].Claims != nil {
+		t.Errorf("identities: %+v", got)
 	}
 }
