@@ -36,6 +36,13 @@ const quoteLimit = 200
 // Surrounding whitespace is allowed; anything else around the object is an
 // error. The mapping is documented in abi/COMMAND.md.
 func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
+	return decodeResponse(fn, stdout, true)
+}
+
+// decodeResponse is DecodeResponse, walking the objects of stdout by the
+// tape its validation records when indexed, else by scanning them (which
+// FuzzDecodeResponse compares).
+func decodeResponse(fn invocation.Function, stdout []byte, indexed bool) (*Result, error) {
 	body := bytes.TrimSpace(bytes.TrimPrefix(stdout, []byte("\xef\xbb\xbf")))
 	if len(body) == 0 {
 		return nil, errors.New(`the function wrote nothing to stdout; a command-mode function must print one JSON object such as {"Outputs":{"res":{"statusCode":200,"body":"hi"}}} (write logs to stderr)`)
@@ -43,14 +50,17 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 	if body[0] != '{' {
 		return nil, fmt.Errorf("the function's stdout is not a JSON object: it starts with %s; a command-mode function must print exactly one JSON object {\"Outputs\":…,\"Logs\":…,\"ReturnValue\":…} and write logs to stderr", quote(body))
 	}
-	if !validJSON(body) {
+	d := &decoder{stdout: body}
+	if !indexed {
+		d.tape.full = true
+	}
+	if !validIndexed(body, &d.tape) {
 		return nil, invalidStdout(body)
 	}
 	var topBuf, outBuf [8]member
 	ra := &resultAlloc{}
-	d := &ra.dec
-	d.stdout, d.spareHTTP = body, &ra.http
-	top := members(topBuf[:0], body)
+	d.spareHTTP = &ra.http
+	top := d.members(topBuf[:0], body)
 	res := &ra.res
 	if v, ok := lookup(top, "Logs"); ok && !isNull(v) {
 		logs, err := d.decodeLogs(v)
@@ -64,7 +74,7 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 		if kind(v) != '{' {
 			return nil, fmt.Errorf("\"Outputs\" must be an object keyed by output binding name, got %s", describe(v))
 		}
-		outputs = members(outBuf[:0], v)
+		outputs = d.members(outBuf[:0], v)
 	}
 	for _, b := range fn.Bindings {
 		if !b.IsOutput() || b.Name == "$return" {
@@ -101,14 +111,13 @@ func DecodeResponse(fn invocation.Function, stdout []byte) (*Result, error) {
 	return res, nil
 }
 
-// resultAlloc is a Result, room for its first output and for that
-// output's HTTP response (the commonest response is one HTTP output), and
-// the decoder, allocated at once.
+// resultAlloc is a Result and room for its first output and for that
+// output's HTTP response (the commonest response is one HTTP output),
+// allocated at once.
 type resultAlloc struct {
 	res  Result
 	out  [1]invocation.Output
 	http httpAlloc
-	dec  decoder
 }
 
 // invalidStdout explains why body, which starts with '{', is not exactly
@@ -190,7 +199,7 @@ func (d *decoder) decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 		return nil, wrongShape()
 	}
 	var objBuf [8]member
-	obj := members(objBuf[:0], v)
+	obj := d.members(objBuf[:0], v)
 	ha := d.spareHTTP
 	if ha != nil {
 		d.spareHTTP = nil
@@ -219,7 +228,7 @@ func (d *decoder) decodeHTTP(v []byte, binary bool) (*invocation.Value, error) {
 			return nil, fmt.Errorf("\"headers\" must be an object of strings, got %s", describe(hv))
 		}
 		var hdrBuf [8]member
-		for _, m := range lastOfEach(members(hdrBuf[:0], hv)) {
+		for _, m := range lastOfEach(d.members(hdrBuf[:0], hv)) {
 			s, err := d.scalarText(m.val)
 			if err != nil {
 				return nil, fmt.Errorf("header %q must be a string, number or boolean, got %s", m.key(), describe(m.val))
@@ -284,7 +293,7 @@ func (d *decoder) decodeCookie(v []byte) (invocation.Cookie, error) {
 		return ck, fmt.Errorf("expected an object {name, value, …}, got %s", describe(v))
 	}
 	var objBuf [16]member
-	obj := members(objBuf[:0], v)
+	obj := d.members(objBuf[:0], v)
 	str := func(key string) (string, bool, error) {
 		fv, ok := lookup(obj, key)
 		if !ok || isNull(fv) {

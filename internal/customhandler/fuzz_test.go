@@ -3,6 +3,7 @@ package customhandler
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +27,11 @@ func FuzzDecodeResponse(f *testing.F) {
 	fn := newFn("F", allOutputsBindings...)
 	f.Fuzz(func(t *testing.T, stdout []byte) {
 		res, err := DecodeResponse(fn, stdout)
+		// Walking by the tape and by scanning read the same.
+		scanned, serr := decodeResponse(fn, stdout, false)
+		if fmt.Sprint(err) != fmt.Sprint(serr) || (err == nil && fmtResult(res) != fmtResult(scanned)) {
+			t.Fatalf("indexed and scanned decoding differ:\n%v %s\n%v %s", err, fmtResult(res), serr, fmtResult(scanned))
+		}
 		if err != nil {
 			if res != nil {
 				t.Fatalf("result with error %v", err)
@@ -43,6 +49,16 @@ func FuzzDecodeResponse(f *testing.F) {
 			checkOutputValue(t, res.Return)
 		}
 	})
+}
+
+// fmtResult shows everything a Result holds.
+func fmtResult(r *Result) string {
+	var b strings.Builder
+	for _, o := range r.Outputs {
+		fmt.Fprintf(&b, "%s=%s ", o.Name, fmtValue(o.Value))
+	}
+	fmt.Fprintf(&b, "return=%s ignored=%v logs=%q", fmtValue(r.Return), r.ReturnIgnored, r.Logs)
+	return b.String()
 }
 
 // checkOutputValue asserts the invariants of a value a guest returns.

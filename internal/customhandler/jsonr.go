@@ -119,23 +119,29 @@ func isASCIIString(s string) bool {
 func members(dst []member, obj []byte) []member {
 	i := skipWS(obj, 1)
 	for obj[i] != '}' {
+		keyEnd := valueEnd(obj, i)
+		key := obj[i:keyEnd]
+		i = skipWS(obj, keyEnd) // at ':'
+		i = skipWS(obj, i+1)    // at the value
 		end := valueEnd(obj, i)
-		m := member{lit: obj[i+1 : end-1]}
-		if bytes.IndexByte(m.lit, '\\') >= 0 || !utf8.Valid(m.lit) {
-			m.escaped = true
-			m.dec = unquote(obj[i:end])
-		}
-		i = skipWS(obj, end) // at ':'
-		i = skipWS(obj, i+1) // at the value
-		end = valueEnd(obj, i)
-		m.val = obj[i:end]
-		dst = append(dst, m)
+		dst = append(dst, newMember(key, obj[i:end]))
 		i = skipWS(obj, end)
 		if obj[i] == ',' {
 			i = skipWS(obj, i+1)
 		}
 	}
 	return dst
+}
+
+// newMember returns the member with the key literal key (quotes included)
+// and the value val.
+func newMember(key, val []byte) member {
+	m := member{lit: key[1 : len(key)-1], val: val}
+	if bytes.IndexByte(m.lit, '\\') >= 0 || !utf8.Valid(m.lit) {
+		m.escaped = true
+		m.dec = unquote(key)
+	}
+	return m
 }
 
 // elements appends the spans of the elements of the valid array arr to dst.
@@ -232,6 +238,7 @@ func stringEnd[T string | []byte](b T, i int) int {
 // which is no longer than the invocation's answer.
 type decoder struct {
 	stdout []byte // the text being decoded
+	tape   tape   // where the members of stdout's objects are
 	text   string // a copy of stdout, once a piece of it was needed
 	// spareHTTP is room for one HTTP response, allocated with the
 	// result; nil once taken.
@@ -252,6 +259,23 @@ func (d *decoder) str(span []byte) string {
 		d.text = string(d.stdout)
 	}
 	return d.text[off : off+uintptr(len(span))]
+}
+
+// members is members(dst, obj), taken from d.tape when obj is an object of
+// d.stdout that the tape holds.
+func (d *decoder) members(dst []member, obj []byte) []member {
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(obj))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.stdout)))
+	if d.tape.full || len(obj) == 0 || off >= uintptr(len(d.stdout)) {
+		return members(dst, obj)
+	}
+	o := int32(off)
+	for _, e := range d.tape.ents[:d.tape.n] {
+		if e.obj != o {
+			continue
+		}
+		dst = append(dst, newMember(d.stdout[e.key:e.keyEnd], d.stdout[e.val:e.valEnd]))
+	}
+	return dst
 }
 
 // key returns m's key as encoding/json reads it (member.key), cut from
