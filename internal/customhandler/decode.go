@@ -417,6 +417,9 @@ func (d *decoder) scalarText(v []byte) (string, error) {
 // lastOfEach returns ms without members whose key comes again later (the
 // last wins, as in a map), sorted by key. It sorts ms in place.
 func lastOfEach(ms []member) []member {
+	if len(ms) < 2 {
+		return ms
+	}
 	out := ms
 	slices.SortStableFunc(out, compareKeys)
 	keep := out[:0]

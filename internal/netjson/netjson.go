@@ -22,6 +22,12 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plain8(s[i:]) {
+			i += 8 // text is mostly plain ASCII: eight bytes at a time
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -66,6 +72,30 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// The masks of plain8's word tests: 0x01 and 0x80 in each byte.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// plain8 reports whether the first 8 bytes of s are ASCII that a JSON
+// string keeps as it is (AppendString): none is a control character, '"',
+// '\\' or a byte at or above 0x80. It tests the 8 bytes as one word: x -
+// lowBits*n borrows into a byte's high bit when the byte is below n (and
+// only then, unless a lower byte borrowed first, which means a byte below
+// n exists anyway); masked with ^x it ignores bytes that had their high
+// bit set already. A byte equal to q is a zero byte of x ^ lowBits*q.
+func plain8(s string) bool {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q, bs := x^(lowBits*'"'), x^(lowBits*'\\')
+	special := x | // non-ASCII
+		(x - lowBits*0x20) | // below 0x20
+		(q-lowBits)&^q | // '"'
+		(bs-lowBits)&^bs // '\\'
+	return special&highBits == 0
 }
 
 // FormatDouble renders f as Newtonsoft writes a double: shortest round-trip
