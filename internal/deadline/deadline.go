@@ -48,6 +48,7 @@ type Context struct {
 	cause error
 	done  atomic.Pointer[chan struct{}] // made by the first Done, set under mu
 	after []*afterFunc                  // functions to run when it ends (AfterFunc)
+	watch Watcher                       // told when it ends (Watch)
 
 	prev, next *Context // in timer's list, under timer.mu
 	listed     bool     // in timer's list
@@ -188,13 +189,30 @@ func (c *Context) end(err, cause error) {
 	if d := c.done.Load(); d != nil {
 		close(*d)
 	}
-	after := c.after
+	after, watch := c.after, c.watch
 	c.after = nil
 	c.mu.Unlock()
 	for _, a := range after {
 		go a.f()
 	}
+	if watch != nil {
+		watch.Ended()
+	}
 }
+
+// Watcher is told when a Context ends (Watch).
+type Watcher interface {
+	// Ended is called once, when the context ends, on the goroutine that
+	// ended it (Cancel's, or the Timer's at the deadline), after Done is
+	// closed: it must not block.
+	Ended()
+}
+
+// Watch has w told when c ends; it must be called before c is started
+// (Timer.Start). Unlike AfterFunc it allocates nothing and starts no
+// goroutine: a watcher that lives with c (the record c is in) costs
+// nothing per context.
+func (c *Context) Watch(w Watcher) { c.watch = w }
 
 // Deadline returns the deadline c was started with, if any.
 func (c *Context) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -212,4 +213,49 @@ func BenchmarkStartCancel(b *testing.B) {
 			}
 		})
 	})
+}
+
+// watcher records when it is told that its context ended.
+type watcher struct {
+	c     *Context
+	calls atomic.Int32
+	done  chan error // the context's Err, seen from Ended
+}
+
+func (w *watcher) Ended() {
+	w.calls.Add(1)
+	select {
+	case <-w.c.Done():
+		w.done <- w.c.Err()
+	default:
+		w.done <- errors.New("Ended before Done was closed")
+	}
+}
+
+// TestWatch: a Watcher is told once when its context ends, by a cancel or
+// by the deadline, after Done is closed.
+func TestWatch(t *testing.T) {
+	var tm Timer
+	for _, c := range []struct {
+		name string
+		d    time.Duration
+		want error
+	}{
+		{"cancel", time.Hour, context.Canceled},
+		{"deadline", time.Millisecond, context.DeadlineExceeded},
+	} {
+		w := &watcher{c: new(Context), done: make(chan error, 2)}
+		w.c.Watch(w)
+		tm.Start(w.c, c.d, nil)
+		if c.want == context.Canceled {
+			w.c.Cancel(nil)
+		}
+		if err := <-w.done; err != c.want {
+			t.Errorf("%s: Ended saw %v, want %v", c.name, err, c.want)
+		}
+		w.c.Cancel(nil) // ended already: not told again
+		if n := w.calls.Load(); n != 1 {
+			t.Errorf("%s: Ended called %d times, want 1", c.name, n)
+		}
+	}
 }

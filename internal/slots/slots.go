@@ -17,6 +17,7 @@ package slots
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,10 +32,29 @@ type Limit struct {
 	mu      sync.Mutex
 	size    int
 	used    int
-	resumed []chan struct{} // waiting guests that held a slot before (Resume)
-	fresh   []chan struct{} // waiting invocations, and guests that yielded
-	waiting int             // len(resumed) + len(fresh)
-	streak  int             // slots handed to resumed guests in a row while fresh ones waited
+	resumed []waiter // waiting guests that held a slot before (Resume)
+	fresh   []waiter // waiting invocations, and guests that yielded
+	waiting int      // len(resumed) + len(fresh)
+	streak  int      // slots handed to resumed guests in a row while fresh ones waited
+}
+
+// waiter is one wait for a slot: a goroutine blocked in take, handed its
+// slot on ch, or an invocation queued without a goroutine (TakeOrQueue),
+// whose slot s is marked held for it and which whoever gave the slot
+// starts.
+type waiter struct {
+	ch chan struct{}
+	q  Queued
+	s  *Slot
+}
+
+// Queued is an invocation waiting for a slot without a goroutine of its
+// own (TakeOrQueue).
+type Queued interface {
+	// Start runs the invocation, which now holds its slot. It is called
+	// once, by the goroutine that gave the slot up, so it must not block:
+	// it hands the invocation to a goroutine of its own.
+	Start()
 }
 
 // maxResumedStreak bounds how many slots in a row go to resumed guests
@@ -72,6 +92,35 @@ func (l *Limit) TryTake(s *Slot) bool {
 	return s.held
 }
 
+// TakeOrQueue takes a free slot for s and returns true, if there is one
+// and nobody waits; else it queues q with the waiting invocations and
+// returns false: once a slot is free for it, s holds it and q is started,
+// either by the goroutine that gave the slot up (Slot.ReleaseNext, which
+// runs it itself and so spares a waiting goroutine a sleep and a wake-up)
+// or through q.Start. Unqueue takes q out again.
+func (l *Limit) TakeOrQueue(s *Slot, q Queued) bool {
+	s.l = l
+	l.mu.Lock()
+	if l.used < l.size && l.waiting == 0 {
+		l.used++
+		l.mu.Unlock()
+		s.held, s.since = true, time.Now()
+		return true
+	}
+	l.fresh = append(l.fresh, waiter{q: q, s: s})
+	l.waiting++
+	l.mu.Unlock()
+	return false
+}
+
+// Unqueue takes q, queued by TakeOrQueue, out of the queue and reports
+// whether it was there: false once it was given a slot (and started).
+func (l *Limit) Unqueue(q Queued) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.drop(waiter{q: q})
+}
+
 // Take takes a slot for s, waiting until one is free; false when ctx ends
 // first (s then holds none).
 func (l *Limit) Take(ctx context.Context, s *Slot) bool {
@@ -91,9 +140,9 @@ func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 	ch := waiters.Get().(chan struct{})
 	defer waiters.Put(ch) // empty again whichever way this ends
 	if resumed {
-		l.resumed = append(l.resumed, ch)
+		l.resumed = append(l.resumed, waiter{ch: ch})
 	} else {
-		l.fresh = append(l.fresh, ch)
+		l.fresh = append(l.fresh, waiter{ch: ch})
 	}
 	l.waiting++
 	l.mu.Unlock()
@@ -104,11 +153,13 @@ func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 	case <-ctx.Done():
 	}
 	l.mu.Lock()
-	if !l.drop(ch) { // handed a slot meanwhile: give it on
+	var next *waiter
+	if !l.drop(waiter{ch: ch}) { // handed a slot meanwhile: give it on
 		<-ch
-		l.releaseLocked()
+		next = l.releaseLocked()
 	}
 	l.mu.Unlock()
+	next.start()
 	return false
 }
 
@@ -116,12 +167,13 @@ func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 // slot at most: buffered).
 var waiters = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
-// drop removes ch from the queues and reports whether it was there.
-func (l *Limit) drop(ch chan struct{}) bool {
-	for _, q := range []*[]chan struct{}{&l.resumed, &l.fresh} {
+// drop removes w (found by its channel, or by its Queued) from the queues
+// and reports whether it was there.
+func (l *Limit) drop(w waiter) bool {
+	for _, q := range []*[]waiter{&l.resumed, &l.fresh} {
 		for i, c := range *q {
-			if c == ch {
-				*q = append((*q)[:i], (*q)[i+1:]...)
+			if c.ch == w.ch && c.q == w.q {
+				*q = slices.Delete(*q, i, i+1)
 				l.waiting--
 				return true
 			}
@@ -131,37 +183,76 @@ func (l *Limit) drop(ch chan struct{}) bool {
 }
 
 // releaseLocked hands a slot to the first waiter, or frees it. l.mu is held.
-func (l *Limit) releaseLocked() {
-	var ch chan struct{}
+// It returns the queued invocation it handed the slot to, to be started
+// once l.mu is released (nil when it handed it to a waiting goroutine or
+// freed it).
+func (l *Limit) releaseLocked() *waiter {
+	var w waiter
 	if len(l.fresh) == 0 {
 		l.streak = 0
 	}
 	switch {
 	case len(l.resumed) > 0 && l.streak < maxResumedStreak:
-		ch, l.resumed = l.resumed[0], l.resumed[1:]
+		w, l.resumed = l.resumed[0], l.resumed[1:]
 		l.streak++
 	case len(l.fresh) > 0:
-		ch, l.fresh = l.fresh[0], l.fresh[1:]
+		w, l.fresh = l.fresh[0], l.fresh[1:]
 		l.streak = 0
 	case len(l.resumed) > 0: // the streak is over but nobody fresh waits any more
-		ch, l.resumed = l.resumed[0], l.resumed[1:]
+		w, l.resumed = l.resumed[0], l.resumed[1:]
 	default:
 		l.used--
-		return
+		return nil
 	}
 	l.waiting--
-	ch <- struct{}{}
+	if w.ch != nil {
+		w.ch <- struct{}{}
+		return nil
+	}
+	w.s.held = true
+	return &w
+}
+
+// start starts w, a queued invocation just handed a slot; nothing when w
+// is nil.
+func (w *waiter) start() {
+	if w != nil {
+		w.s.since = time.Now()
+		w.q.Start()
+	}
 }
 
 // Release gives the slot back; nothing when s holds none or is nil.
 func (s *Slot) Release() {
+	s.ReleaseNext().Start()
+}
+
+// ReleaseNext gives the slot back and returns the queued invocation
+// (TakeOrQueue) it went to, which the caller must run or Start; nil when
+// it went to a waiting goroutine, was freed, or s holds none.
+func (s *Slot) ReleaseNext() Next {
 	if s == nil || !s.held {
-		return
+		return Next{}
 	}
 	s.held = false
 	s.l.mu.Lock()
-	s.l.releaseLocked()
+	w := s.l.releaseLocked()
 	s.l.mu.Unlock()
+	if w == nil {
+		return Next{}
+	}
+	w.s.since = time.Now()
+	return Next{w.q}
+}
+
+// Next is the queued invocation a released slot went to (ReleaseNext).
+type Next struct{ Queued }
+
+// Start starts the invocation, if there is one.
+func (n Next) Start() {
+	if n.Queued != nil {
+		n.Queued.Start()
+	}
 }
 
 // Held reports whether s holds a slot.

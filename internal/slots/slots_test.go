@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // with returns ctx carrying s, as a Context does.
@@ -240,10 +241,10 @@ func TestResumedDoNotStarveFresh(t *testing.T) {
 	l := New(1)
 	l.used = 1
 	fresh, resumed := make(chan struct{}, 1), make(chan struct{}, 1)
-	l.fresh, l.waiting = []chan struct{}{fresh}, 1
+	l.fresh, l.waiting = []waiter{{ch: fresh}}, 1
 	for round := 1; round <= 100; round++ {
 		l.mu.Lock()
-		l.resumed = append(l.resumed, resumed)
+		l.resumed = append(l.resumed, waiter{ch: resumed})
 		l.waiting++
 		l.releaseLocked()
 		l.mu.Unlock()
@@ -257,4 +258,84 @@ func TestResumedDoNotStarveFresh(t *testing.T) {
 		}
 	}
 	t.Fatal("the fresh invocation was never served")
+}
+
+// queuedInv is a Queued that counts its starts.
+type queuedInv struct {
+	slot    Slot
+	started chan struct{}
+}
+
+func newQueued() *queuedInv { return &queuedInv{started: make(chan struct{}, 2)} }
+
+func (q *queuedInv) Start() { q.started <- struct{}{} }
+
+// TestTakeOrQueue: with no slot free, an invocation is queued without a
+// goroutine, in order with the goroutines that wait; the slot given up
+// goes to it, held, and ReleaseNext returns it to run rather than starting
+// it, while Release starts it.
+func TestTakeOrQueue(t *testing.T) {
+	l := New(1)
+	var first Slot
+	if !l.TryTake(&first) {
+		t.Fatal("no free slot")
+	}
+	a, b := newQueued(), newQueued()
+	if l.TakeOrQueue(&a.slot, a) || l.TakeOrQueue(&b.slot, b) {
+		t.Fatal("took a slot that was not free")
+	}
+	next := first.ReleaseNext()
+	if next.Queued != a || !a.slot.Held() || len(a.started) != 0 {
+		t.Fatalf("ReleaseNext gave %v (held %v, started %d), want the first queued, held, not started", next.Queued, a.slot.Held(), len(a.started))
+	}
+	// A goroutine that waits now queues behind b.
+	var c Slot
+	took := make(chan bool)
+	go func() { took <- l.Take(context.Background(), &c) }()
+	for {
+		l.mu.Lock()
+		n := l.waiting
+		l.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	a.slot.Release() // to b, which Release starts
+	<-b.started
+	if !b.slot.Held() {
+		t.Fatal("b started without its slot")
+	}
+	b.slot.Release() // to the waiting goroutine
+	if !<-took || !c.Held() {
+		t.Fatal("the waiting goroutine got no slot")
+	}
+	c.Release()
+	if l.used != 0 || l.waiting != 0 {
+		t.Fatalf("used %d, waiting %d after every release", l.used, l.waiting)
+	}
+}
+
+// TestUnqueue takes a queued invocation out: once, and not after it was
+// given a slot.
+func TestUnqueue(t *testing.T) {
+	l := New(1)
+	var first Slot
+	l.TryTake(&first)
+	a, b := newQueued(), newQueued()
+	l.TakeOrQueue(&a.slot, a)
+	l.TakeOrQueue(&b.slot, b)
+	if !l.Unqueue(a) || l.Unqueue(a) {
+		t.Fatal("Unqueue did not take a out exactly once")
+	}
+	if next := first.ReleaseNext(); next.Queued != b {
+		t.Fatalf("the slot went to %v, want b", next.Queued)
+	}
+	if l.Unqueue(b) {
+		t.Fatal("Unqueue took out an invocation that holds a slot")
+	}
+	b.slot.Release()
+	if l.used != 0 || a.slot.Held() || len(a.started) != 0 {
+		t.Fatalf("used %d; a held %v, started %d", l.used, a.slot.Held(), len(a.started))
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -30,6 +31,7 @@ var (
 
 // running is one InvocationRequest in progress.
 type running struct {
+	w         *Worker
 	requestID string
 	req       *rpc.InvocationRequest
 	// ctx is the invocation's context: it ends when the invocation is
@@ -41,6 +43,22 @@ type running struct {
 	// invoke; here so that they cost no allocation).
 	cctx invocation.CancelerContext
 	sctx slots.Context
+	// queued is set while the invocation may wait in the running slots'
+	// queue (slots.Limit.TakeOrQueue), with no goroutine of its own.
+	queued atomic.Bool
+}
+
+// Start runs the invocation, which was queued for a running slot and now
+// holds one, on a goroutine of the runner (slots.Queued).
+func (r *running) Start() { r.w.runner.run(r) }
+
+// Ended takes the invocation out of the running slots' queue when its
+// context ends while it waits there (cancelled by the host, or past its
+// deadline), and runs it, so that it is answered at once (deadline.Watcher).
+func (r *running) Ended() {
+	if r.queued.Load() && r.w.running.Unqueue(r) {
+		r.w.runner.run(r)
+	}
 }
 
 // answer is a successful InvocationResponse with its result and the
@@ -78,7 +96,10 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	if !w.opts.EchoForBenchmarks {
 		d, cause = w.deadline()
 	}
-	inv := &running{requestID: requestID, req: req}
+	inv := &running{w: w, requestID: requestID, req: req}
+	if !w.opts.EchoForBenchmarks {
+		inv.ctx.Watch(inv)
+	}
 	w.deadlines.Start(&inv.ctx, d, cause)
 	w.invMu.Lock()
 	switch {
@@ -96,16 +117,39 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	w.inflight[id] = inv
 	w.invWG.Add(1)
 	w.invMu.Unlock()
-	w.runner.run(inv)
+	if w.opts.EchoForBenchmarks {
+		w.runner.run(inv)
+		return
+	}
+	// The guest's running slot, carried in its context (it gives the slot
+	// back while it waits; internal/slots). Without a free one, the
+	// invocation is queued without a goroutine: the one that gives a slot
+	// up runs it next (runInvocation), or starts it (running.Start).
+	inv.cctx = invocation.CancelerContext{Context: &inv.ctx, Canceler: inv}
+	inv.sctx.Context = &inv.cctx
+	inv.queued.Store(true)
+	if w.running.TakeOrQueue(&inv.sctx.Slot, inv) {
+		inv.queued.Store(false)
+		w.runner.run(inv)
+	}
 }
 
-// runInvocation runs inv, on one of the runner's goroutines, and answers it.
-func (w *Worker) runInvocation(inv *running) {
+// runInvocation runs inv, on one of the runner's goroutines, and answers
+// it. It returns the queued invocation its running slot went to, which the
+// goroutine runs next (nil when none did).
+func (w *Worker) runInvocation(inv *running) *running {
+	inv.queued.Store(false)
 	defer w.invWG.Done()
 	defer inv.ctx.Cancel(nil)
 	var ok *answer
 	resp := w.invoke(&inv.ctx, inv, &ok)
+	next := inv.sctx.Slot.ReleaseNext()
 	w.finish(inv, resp, ok)
+	if n, isInv := next.Queued.(*running); isInv {
+		return n
+	}
+	next.Start()
+	return nil
 }
 
 // cancel stops the invocation, for cause; it changes nothing when the
@@ -208,18 +252,15 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 	// would keep alive meanwhile. The answer is made now to hold the copy.
 	a := new(answer)
 	id := a.keepID(req.GetInvocationId())
-	inv.cctx = invocation.CancelerContext{Context: ctx, Canceler: inv}
+	// The running slot is held (startInvocation), unless the invocation
+	// ended while it was queued; runInvocation gives it back.
 	ctx = &inv.cctx
-	// The guest's running slot; it gives the slot back while it waits
-	// (internal/slots), so the slot is carried in ctx, which lives in inv.
-	inv.sctx.Context = ctx
 	slot := &inv.sctx.Slot
-	if !w.running.TryTake(slot) { // a free slot: ctx.Done, which allocates, is not needed
+	if !slot.Held() && !w.running.TryTake(slot) { // a free slot: ctx.Done, which allocates, is not needed
 		if resp := w.awaitSlot(ctx, inv, slot, fn.name); resp != nil {
 			return resp
 		}
 	}
-	defer slot.Release()
 	ctx = &inv.sctx
 	start := time.Now()
 	res, err := fn.run.Invoke(ctx, rpcconv.Request(req), func(l invocation.Log) {

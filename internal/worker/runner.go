@@ -13,12 +13,12 @@ const runnerIdle = 10 * time.Second
 // grew. At most as many goroutines exist as invocations ran at once; an
 // idle one ends after runnerIdle.
 type runner struct {
-	work   chan *running // unbuffered: a send succeeds only when a goroutine is idle
-	handle func(*running)
+	work   chan *running           // unbuffered: a send succeeds only when a goroutine is idle
+	handle func(*running) *running // returns the invocation to run next, if any
 }
 
 // newRunner returns a runner that runs each invocation with handle.
-func newRunner(handle func(*running)) *runner {
+func newRunner(handle func(*running) *running) *runner {
 	return &runner{work: make(chan *running), handle: handle}
 }
 
@@ -35,8 +35,9 @@ func (r *runner) loop(inv *running) {
 	idle := time.NewTimer(runnerIdle)
 	defer idle.Stop()
 	for {
-		r.handle(inv)
-		inv = nil
+		for inv != nil {
+			inv = r.handle(inv)
+		}
 		idle.Reset(runnerIdle)
 		select {
 		case inv = <-r.work:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wasmworker/wasmworker/internal/deadline"
 	"github.com/wasmworker/wasmworker/internal/invocation"
+	"github.com/wasmworker/wasmworker/internal/slots"
 )
 
 // TestRunningCause: an invocation's context ends with the first cancel's
@@ -80,5 +81,48 @@ func TestDerivedContextsNeedNoGoroutine(t *testing.T) {
 		if got := invocation.CancelCause(c); got != why {
 			t.Errorf("derived context's cause %v, want %v", got, why)
 		}
+	}
+}
+
+// TestQueuedInvocationEnds: an invocation queued for a running slot, with
+// no goroutine of its own, leaves the queue and is run (to be answered at
+// once) when its deadline passes or the host cancels it; the slot it never
+// got stays with its holder, who then has nobody to hand it to.
+func TestQueuedInvocationEnds(t *testing.T) {
+	for _, byDeadline := range []bool{true, false} {
+		w := &Worker{running: slots.New(1)}
+		ran := make(chan *running, 1)
+		w.runner = newRunner(func(r *running) *running { ran <- r; return nil })
+		var hold slots.Slot
+		if !w.running.TryTake(&hold) {
+			t.Fatal("no free slot")
+		}
+		var timer deadline.Timer
+		inv := &running{w: w}
+		inv.ctx.Watch(inv)
+		d := time.Hour
+		if byDeadline {
+			d = time.Millisecond
+		}
+		timer.Start(&inv.ctx, d, deadlineError(d))
+		inv.queued.Store(true)
+		if w.running.TakeOrQueue(&inv.sctx.Slot, inv) {
+			t.Fatal("took the slot that is held")
+		}
+		if !byDeadline {
+			inv.cancel(errCanceledByHost)
+		}
+		select {
+		case r := <-ran:
+			if r != inv || inv.sctx.Slot.Held() {
+				t.Fatalf("deadline %v: ran %p (slot held %v), want the queued invocation without a slot", byDeadline, r, inv.sctx.Slot.Held())
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("deadline %v: the queued invocation was not run when its context ended", byDeadline)
+		}
+		if next := hold.ReleaseNext(); next.Queued != nil || w.running.Unqueue(inv) {
+			t.Fatalf("deadline %v: the invocation is still queued", byDeadline)
+		}
+		inv.ctx.Cancel(nil)
 	}
 }
