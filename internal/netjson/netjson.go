@@ -22,7 +22,8 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i+8 <= len(s) && plain8(s[i:]) {
+		for i+8 <= len(s) && plainWord(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
 			i += 8 // text is mostly plain ASCII: eight bytes at a time
 		}
 		if i == len(s) {
@@ -74,22 +75,20 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// The masks of plain8's word tests: 0x01 and 0x80 in each byte.
+// The masks of plainWord's tests: 0x01 and 0x80 in each byte.
 const (
 	lowBits  = 0x0101010101010101
 	highBits = 0x8080808080808080
 )
 
-// plain8 reports whether the first 8 bytes of s are ASCII that a JSON
-// string keeps as it is (AppendString): none is a control character, '"',
-// '\\' or a byte at or above 0x80. It tests the 8 bytes as one word: x -
-// lowBits*n borrows into a byte's high bit when the byte is below n (and
-// only then, unless a lower byte borrowed first, which means a byte below
-// n exists anyway); masked with ^x it ignores bytes that had their high
-// bit set already. A byte equal to q is a zero byte of x ^ lowBits*q.
-func plain8(s string) bool {
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+// plainWord reports whether the 8 bytes of x (little-endian) are ASCII
+// that a JSON string keeps as it is (AppendString): none is a control
+// character, '"', '\\' or a byte at or above 0x80. It tests all 8 at once:
+// x - lowBits*n borrows into a byte's high bit when the byte is below n
+// (and only then, unless a lower byte borrowed first, which means a byte
+// below n exists anyway); masked with ^x it ignores bytes that had their
+// high bit set already. A byte equal to q is a zero byte of x ^ lowBits*q.
+func plainWord(x uint64) bool {
 	q, bs := x^(lowBits*'"'), x^(lowBits*'\\')
 	special := x | // non-ASCII
 		(x - lowBits*0x20) | // below 0x20
