@@ -204,7 +204,8 @@ func (c *Context) end(err, cause error) {
 type Watcher interface {
 	// Ended is called once, when the context ends, on the goroutine that
 	// ended it (Cancel's, or the Timer's at the deadline), after Done is
-	// closed: it must not block.
+	// closed and with none of the context's or Timer's locks held, but
+	// possibly with the canceller's own: it must not block.
 	Ended()
 }
 

@@ -49,11 +49,14 @@ type waiter struct {
 }
 
 // Queued is an invocation waiting for a slot without a goroutine of its
-// own (TakeOrQueue).
+// own (TakeOrQueue). Its values must be comparable (pointers, say):
+// Unqueue finds one by ==.
 type Queued interface {
-	// Start runs the invocation, which now holds its slot. It is called
-	// once, by the goroutine that gave the slot up, so it must not block:
-	// it hands the invocation to a goroutine of its own.
+	// Start runs the invocation, which now holds its slot, when the
+	// goroutine that gave the slot up does not run it itself
+	// (Slot.ReleaseNext). It is called once, by that goroutine, after
+	// the Limit's lock is released, so it must not block: it hands the
+	// invocation to a goroutine of its own.
 	Start()
 }
 
@@ -70,7 +73,10 @@ func New(n int) *Limit { return &Limit{size: max(n, 1)} }
 func (l *Limit) Cap() int { return l.size }
 
 // Slot is one invocation's hold on a Limit. It is used by the goroutine
-// that runs the invocation (and the guest's calls on it), not concurrently.
+// that runs the invocation (and the guest's calls on it), not concurrently;
+// a queued invocation's slot (TakeOrQueue) is set held by the goroutine
+// that gives it the slot, under the Limit's lock, before the invocation
+// runs.
 type Slot struct {
 	l     *Limit
 	held  bool
@@ -114,7 +120,8 @@ func (l *Limit) TakeOrQueue(s *Slot, q Queued) bool {
 }
 
 // Unqueue takes q, queued by TakeOrQueue, out of the queue and reports
-// whether it was there: false once it was given a slot (and started).
+// whether it was there: false once it was given a slot (it is then
+// started, or about to be, by whoever gave the slot up).
 func (l *Limit) Unqueue(q Queued) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -153,13 +160,16 @@ func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 	case <-ctx.Done():
 	}
 	l.mu.Lock()
-	var next *waiter
+	var next waiter
+	queued := false
 	if !l.drop(waiter{ch: ch}) { // handed a slot meanwhile: give it on
 		<-ch
-		next = l.releaseLocked()
+		next, queued = l.releaseLocked()
 	}
 	l.mu.Unlock()
-	next.start()
+	if queued {
+		next.start()
+	}
 	return false
 }
 
@@ -183,43 +193,48 @@ func (l *Limit) drop(w waiter) bool {
 }
 
 // releaseLocked hands a slot to the first waiter, or frees it. l.mu is held.
-// It returns the queued invocation it handed the slot to, to be started
-// once l.mu is released (nil when it handed it to a waiting goroutine or
-// freed it).
-func (l *Limit) releaseLocked() *waiter {
-	var w waiter
+// When it hands the slot to a queued invocation, it returns that waiter and
+// true: the invocation is to be run or started once l.mu is released.
+func (l *Limit) releaseLocked() (waiter, bool) {
 	if len(l.fresh) == 0 {
 		l.streak = 0
 	}
+	var w waiter
 	switch {
 	case len(l.resumed) > 0 && l.streak < maxResumedStreak:
-		w, l.resumed = l.resumed[0], l.resumed[1:]
+		w = pop(&l.resumed)
 		l.streak++
 	case len(l.fresh) > 0:
-		w, l.fresh = l.fresh[0], l.fresh[1:]
+		w = pop(&l.fresh)
 		l.streak = 0
 	case len(l.resumed) > 0: // the streak is over but nobody fresh waits any more
-		w, l.resumed = l.resumed[0], l.resumed[1:]
+		w = pop(&l.resumed)
 	default:
 		l.used--
-		return nil
+		return waiter{}, false
 	}
 	l.waiting--
 	if w.ch != nil {
 		w.ch <- struct{}{}
-		return nil
+		return waiter{}, false
 	}
 	w.s.held = true
-	return &w
+	return w, true
 }
 
-// start starts w, a queued invocation just handed a slot; nothing when w
-// is nil.
-func (w *waiter) start() {
-	if w != nil {
-		w.s.since = time.Now()
-		w.q.Start()
-	}
+// pop takes the first waiter off q, clearing its place so that the array
+// does not keep a queued invocation (and its request) alive.
+func pop(q *[]waiter) waiter {
+	w := (*q)[0]
+	(*q)[0] = waiter{}
+	*q = (*q)[1:]
+	return w
+}
+
+// start starts w, a queued invocation just handed a slot.
+func (w waiter) start() {
+	w.s.since = time.Now()
+	w.q.Start()
 }
 
 // Release gives the slot back; nothing when s holds none or is nil.
@@ -228,17 +243,17 @@ func (s *Slot) Release() {
 }
 
 // ReleaseNext gives the slot back and returns the queued invocation
-// (TakeOrQueue) it went to, which the caller must run or Start; nil when
-// it went to a waiting goroutine, was freed, or s holds none.
+// (TakeOrQueue) it went to, which the caller must run or Start; an empty
+// Next when it went to a waiting goroutine, was freed, or s holds none.
 func (s *Slot) ReleaseNext() Next {
 	if s == nil || !s.held {
 		return Next{}
 	}
 	s.held = false
 	s.l.mu.Lock()
-	w := s.l.releaseLocked()
+	w, queued := s.l.releaseLocked()
 	s.l.mu.Unlock()
-	if w == nil {
+	if !queued {
 		return Next{}
 	}
 	w.s.since = time.Now()

@@ -284,7 +284,11 @@ func TestTakeOrQueue(t *testing.T) {
 	if l.TakeOrQueue(&a.slot, a) || l.TakeOrQueue(&b.slot, b) {
 		t.Fatal("took a slot that was not free")
 	}
+	queue := l.fresh // its array, to see that the entry taken off is cleared
 	next := first.ReleaseNext()
+	if queue[0] != (waiter{}) {
+		t.Error("the queue's array still holds the invocation taken off it")
+	}
 	if next.Queued != a || !a.slot.Held() || len(a.started) != 0 {
 		t.Fatalf("ReleaseNext gave %v (held %v, started %d), want the first queued, held, not started", next.Queued, a.slot.Held(), len(a.started))
 	}
@@ -337,5 +341,18 @@ func TestUnqueue(t *testing.T) {
 	b.slot.Release()
 	if l.used != 0 || a.slot.Held() || len(a.started) != 0 {
 		t.Fatalf("used %d; a held %v, started %d", l.used, a.slot.Held(), len(a.started))
+	}
+}
+
+// TestTakeReleaseAllocations: taking and giving back a free slot allocates
+// nothing (it happens for every invocation).
+func TestTakeReleaseAllocations(t *testing.T) {
+	l := New(1)
+	var s Slot
+	if n := testing.AllocsPerRun(100, func() {
+		l.TryTake(&s)
+		s.ReleaseNext().Start()
+	}); n != 0 {
+		t.Errorf("%v allocations per take and release, want 0", n)
 	}
 }

@@ -85,8 +85,9 @@ func (a *answer) keepID(id string) string {
 }
 
 // startInvocation registers the invocation (so that a cancel arriving right
-// after it finds it) and runs it on its own goroutine. Every path sends
-// exactly one InvocationResponse.
+// after it finds it) and runs it on a goroutine of the runner, or queues it
+// for a running slot (startGuest). Every path sends exactly one
+// InvocationResponse.
 func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	id := req.GetInvocationId()
 	// The deadline starts now, when the request is taken: the host's
@@ -117,20 +118,40 @@ func (w *Worker) startInvocation(requestID string, req *rpc.InvocationRequest) {
 	w.inflight[id] = inv
 	w.invWG.Add(1)
 	w.invMu.Unlock()
-	if w.opts.EchoForBenchmarks {
+	inv.cctx = invocation.CancelerContext{Context: &inv.ctx, Canceler: inv}
+	inv.sctx.Context = &inv.cctx
+	if w.opts.EchoForBenchmarks || !w.runnable(req.GetFunctionId()) {
+		// No guest runs: the answer needs no running slot, so it does not
+		// wait behind invocations that do.
 		w.runner.run(inv)
 		return
 	}
-	// The guest's running slot, carried in its context (it gives the slot
-	// back while it waits; internal/slots). Without a free one, the
-	// invocation is queued without a goroutine: the one that gives a slot
-	// up runs it next (runInvocation), or starts it (running.Start).
-	inv.cctx = invocation.CancelerContext{Context: &inv.ctx, Canceler: inv}
-	inv.sctx.Context = &inv.cctx
+	w.startGuest(inv)
+}
+
+// runnable reports whether the function id names a function that loaded.
+func (w *Worker) runnable(functionID string) bool {
+	w.mu.RLock()
+	fn := w.functions[functionID]
+	w.mu.RUnlock()
+	return fn != nil && fn.err == nil
+}
+
+// startGuest runs inv with a running slot: the guest's, carried in its
+// context (it gives the slot back while it waits; internal/slots). Without
+// a free one, inv is queued without a goroutine: the goroutine that gives a
+// slot up runs it next (runInvocation), or starts it (running.Start).
+func (w *Worker) startGuest(inv *running) {
 	inv.queued.Store(true)
 	if w.running.TakeOrQueue(&inv.sctx.Slot, inv) {
 		inv.queued.Store(false)
 		w.runner.run(inv)
+		return
+	}
+	// If the context ended before inv was in the queue, Ended found
+	// nothing to take out, and will not be called again.
+	if inv.ctx.Err() != nil {
+		inv.Ended()
 	}
 }
 
@@ -252,11 +273,12 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 	// would keep alive meanwhile. The answer is made now to hold the copy.
 	a := new(answer)
 	id := a.keepID(req.GetInvocationId())
-	// The running slot is held (startInvocation), unless the invocation
-	// ended while it was queued; runInvocation gives it back.
+	// The running slot is held (startGuest), unless the invocation ended
+	// while it was queued; runInvocation gives it back.
 	ctx = &inv.cctx
 	slot := &inv.sctx.Slot
-	if !slot.Held() && !w.running.TryTake(slot) { // a free slot: ctx.Done, which allocates, is not needed
+	// An invocation that ended while queued fails without taking a slot.
+	if !slot.Held() && (ctx.Err() != nil || !w.running.TryTake(slot)) { // a free slot: ctx.Done, which allocates, is not needed
 		if resp := w.awaitSlot(ctx, inv, slot, fn.name); resp != nil {
 			return resp
 		}
@@ -300,7 +322,7 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 // nil once it holds one, or the invocation's failure when its context ends
 // first.
 func (w *Worker) awaitSlot(ctx context.Context, inv *running, slot *slots.Slot, name string) *rpc.InvocationResponse {
-	if w.running.Take(ctx, slot) {
+	if ctx.Err() == nil && w.running.Take(ctx, slot) { // an invocation taken out of the queue has ended: it fails now
 		return nil
 	}
 	kind := engine.DeadlineExceeded

@@ -85,13 +85,14 @@ func TestDerivedContextsNeedNoGoroutine(t *testing.T) {
 }
 
 // TestQueuedInvocationEnds: an invocation queued for a running slot, with
-// no goroutine of its own, leaves the queue and is run (to be answered at
-// once) when its deadline passes or the host cancels it; the slot it never
-// got stays with its holder, who then has nobody to hand it to.
+// no goroutine of its own (startGuest), leaves the queue and is run (to be
+// answered at once) when its deadline passes or the host cancels it, also
+// when its context ended before it was queued; the slot it never got stays
+// with its holder, who then has nobody to hand it to.
 func TestQueuedInvocationEnds(t *testing.T) {
-	for _, byDeadline := range []bool{true, false} {
+	for _, end := range []string{"deadline", "cancel", "ended before"} {
 		w := &Worker{running: slots.New(1)}
-		ran := make(chan *running, 1)
+		ran := make(chan *running, 2)
 		w.runner = newRunner(func(r *running) *running { ran <- r; return nil })
 		var hold slots.Slot
 		if !w.running.TryTake(&hold) {
@@ -101,28 +102,34 @@ func TestQueuedInvocationEnds(t *testing.T) {
 		inv := &running{w: w}
 		inv.ctx.Watch(inv)
 		d := time.Hour
-		if byDeadline {
+		if end == "deadline" {
 			d = time.Millisecond
 		}
 		timer.Start(&inv.ctx, d, deadlineError(d))
-		inv.queued.Store(true)
-		if w.running.TakeOrQueue(&inv.sctx.Slot, inv) {
-			t.Fatal("took the slot that is held")
+		if end == "ended before" {
+			inv.cancel(errCanceledByHost)
 		}
-		if !byDeadline {
+		w.startGuest(inv)
+		if end == "cancel" {
 			inv.cancel(errCanceledByHost)
 		}
 		select {
 		case r := <-ran:
 			if r != inv || inv.sctx.Slot.Held() {
-				t.Fatalf("deadline %v: ran %p (slot held %v), want the queued invocation without a slot", byDeadline, r, inv.sctx.Slot.Held())
+				t.Fatalf("%s: ran %p (slot held %v), want the queued invocation without a slot", end, r, inv.sctx.Slot.Held())
 			}
 		case <-time.After(time.Minute):
-			t.Fatalf("deadline %v: the queued invocation was not run when its context ended", byDeadline)
+			t.Fatalf("%s: the queued invocation was not run when its context ended", end)
 		}
 		if next := hold.ReleaseNext(); next.Queued != nil || w.running.Unqueue(inv) {
-			t.Fatalf("deadline %v: the invocation is still queued", byDeadline)
+			t.Fatalf("%s: the invocation is still queued", end)
 		}
+		// The slot is free again, and nothing else was run.
+		var again slots.Slot
+		if !w.running.TryTake(&again) || len(ran) != 0 {
+			t.Fatalf("%s: the slot is not free after its holder gave it up, or an invocation ran twice", end)
+		}
+		again.Release()
 		inv.ctx.Cancel(nil)
 	}
 }
