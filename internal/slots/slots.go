@@ -87,15 +87,22 @@ type Slot struct {
 func (l *Limit) TryTake(s *Slot) bool {
 	s.l = l
 	l.mu.Lock()
+	took := l.takeFreeLocked()
+	l.mu.Unlock()
+	if took {
+		s.held, s.since = true, time.Now()
+	}
+	return took
+}
+
+// takeFreeLocked counts a slot taken and reports true when one is free and
+// nobody waits for one. l.mu is held.
+func (l *Limit) takeFreeLocked() bool {
 	if l.used < l.size && l.waiting == 0 {
 		l.used++
-		s.held = true
+		return true
 	}
-	l.mu.Unlock()
-	if s.held {
-		s.since = time.Now()
-	}
-	return s.held
+	return false
 }
 
 // TakeOrQueue takes a free slot for s and returns true, if there is one
@@ -107,8 +114,7 @@ func (l *Limit) TryTake(s *Slot) bool {
 func (l *Limit) TakeOrQueue(s *Slot, q Queued) bool {
 	s.l = l
 	l.mu.Lock()
-	if l.used < l.size && l.waiting == 0 {
-		l.used++
+	if l.takeFreeLocked() {
 		l.mu.Unlock()
 		s.held, s.since = true, time.Now()
 		return true
@@ -138,8 +144,7 @@ func (l *Limit) Take(ctx context.Context, s *Slot) bool {
 func (l *Limit) take(ctx context.Context, s *Slot, resumed bool) bool {
 	s.l = l
 	l.mu.Lock()
-	if l.used < l.size && l.waiting == 0 {
-		l.used++
+	if l.takeFreeLocked() {
 		l.mu.Unlock()
 		s.held, s.since = true, time.Now()
 		return true
