@@ -53,7 +53,7 @@ func (m *Memory) Capture(maxBytes int) *Image {
 	img := &Image{size: uint64(len(b))}
 	base := uintptrOf(b)
 	ok := true
-	touchedRuns(b, func(run []byte) {
+	touchedRuns(b, minSkipCompare, func(run []byte) {
 		first := int(uintptrOf(run) - base)
 		for off := 0; ok && off < len(run); off += imagePage {
 			p := run[off:min(off+imagePage, len(run))]
@@ -99,7 +99,7 @@ func (m *Memory) Restore(img *Image) bool {
 	// (BENCHMARKS.md, "Restoring by comparing").
 	base := uintptrOf(b)
 	next := 0 // the first image page not restored yet
-	touchedRuns(b, func(run []byte) {
+	touchedRuns(b, minSkipCompare, func(run []byte) {
 		first := int(uintptrOf(run) - base)
 		next = img.restoreRun(b, first, first+len(run), next)
 	})

@@ -2,6 +2,7 @@ package linmem
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -10,7 +11,7 @@ import (
 // it and compares with the captured contents; a memory that grew is not
 // restored, and one with more data than allowed is not captured.
 func TestCaptureRestore(t *testing.T) {
-	for _, pages := range []uint64{2, 17} { // below and above the size where the pagemap is read
+	for _, pages := range []uint64{1, 2, 17} { // each reads the pagemap (minSkipCompare), where it is readable
 		m := New()
 		m.Allocate(pages*wasmPage, 64*wasmPage)
 		b := m.Reallocate(pages * wasmPage)
@@ -53,6 +54,39 @@ func TestCaptureRestore(t *testing.T) {
 		if m.Restore(img) || m.Capture(MaxKeep) != nil {
 			t.Errorf("%d pages: a freed memory was captured or restored", pages)
 		}
+	}
+}
+
+// TestRestoreManyRuns restores one memory after each of many runs that
+// write at random places, so that the pages the kernel reports present
+// (which Restore compares) change from run to run: a page first written
+// by the tenth run must be restored as well as one written by every run.
+func TestRestoreManyRuns(t *testing.T) {
+	for _, pages := range []uint64{1, 2, 17} {
+		m := New()
+		m.Allocate(pages*wasmPage, pages*wasmPage)
+		b := m.Reallocate(pages * wasmPage)
+		copy(b[1024:], "data segment")
+		copy(b[len(b)-imagePage-3:], "the last pages")
+		want := bytes.Clone(b)
+		img := m.Capture(MaxKeep)
+		rng := rand.New(rand.NewPCG(pages, 7))
+		for run := range 300 {
+			for range rng.IntN(8) {
+				b[rng.IntN(len(b))] = byte(rng.IntN(255) + 1)
+			}
+			if run%50 == 0 { // a run that reads a page it never writes (mapping the zero page)
+				_ = b[rng.IntN(len(b))]
+			}
+			if !m.Restore(img) {
+				t.Fatal("Restore failed")
+			}
+			if !bytes.Equal(b, want) {
+				t.Fatalf("%d pages, run %d: contents after Restore differ from the captured ones", pages, run)
+			}
+		}
+		m.Release()
+		m.Free()
 	}
 }
 

@@ -71,6 +71,15 @@ const (
 // takes to zero 256 KiB, so smaller memories are zeroed whole.
 const minSkipClear = 512 << 10
 
+// minSkipCompare is the smallest memory Capture and Restore read the
+// pagemap for. They only read the pages they are given (Restore writes
+// the few that differ), and reading a page costs less than zeroing it: a
+// C guest's 128 KiB took 1.7 µs to compare whole, and 0.75 µs to read the
+// pagemap (0.45 µs) and compare the five pages its run touched
+// (BenchmarkRestoreSmallMemory; BENCHMARKS.md, "An eleventh session").
+// Below 64 KiB a whole compare costs about what the system call does.
+const minSkipCompare = 64 << 10
+
 // entryChunk is how many pagemap entries clearTouched reads at once.
 const entryChunk = 512
 
@@ -84,13 +93,13 @@ var entryBufs = sync.Pool{New: func() any { return new([entryChunk * 8]byte) }}
 // all of it was the largest cost of a fresh C instance. When the pagemap
 // cannot be read, all of b is zeroed.
 func clearTouched(b []byte) {
-	touchedRuns(b, func(run []byte) { clear(run) })
+	touchedRuns(b, minSkipClear, func(run []byte) { clear(run) })
 }
 
 // touchedRuns calls f with each run of pages of b that may have been
-// written (see clearTouched): all of b when b is small, not page-aligned,
-// or the pagemap cannot be read.
-func touchedRuns(b []byte, f func(run []byte)) {
+// written (see clearTouched): all of b when b is smaller than minSkip, not
+// page-aligned, or the pagemap cannot be read.
+func touchedRuns(b []byte, minSkip int, f func(run []byte)) {
 	pagemap.once.Do(func() {
 		fd, err := syscall.Open("/proc/self/pagemap", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 		if err != nil {
@@ -100,7 +109,7 @@ func touchedRuns(b []byte, f func(run []byte)) {
 	})
 	ps := syscall.Getpagesize()
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if pagemap.fd < 0 || len(b) < minSkipClear || addr%uintptr(ps) != 0 || len(b)%ps != 0 {
+	if pagemap.fd < 0 || len(b) < minSkip || addr%uintptr(ps) != 0 || len(b)%ps != 0 {
 		f(b)
 		return
 	}
