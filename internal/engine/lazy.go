@@ -227,7 +227,9 @@ func (m *Module) use(ctx context.Context) (*liveModule, *RunError) {
 
 // done ends a use of m's live part.
 func (m *Module) done() {
-	m.lastUse.Store(time.Now().UnixNano())
+	if !m.used.Load() { // stored only when it changes
+		m.used.Store(true)
+	}
 	m.useMu.RUnlock()
 }
 
@@ -348,8 +350,13 @@ func (e *Engine) compileShared(ctx context.Context, path string, code []byte, re
 }
 
 // releaseIfIdle returns m to the lazy state when it is materialized, no
-// invocation uses it and none ended after cutoff (Unix nanoseconds).
-func (m *Module) releaseIfIdle(cutoff int64) bool {
+// invocation uses it and it was not seen in use after cutoff (Unix
+// nanoseconds); now is the time of this check, which becomes its last use
+// when an invocation ended since the previous check (Module.used).
+func (m *Module) releaseIfIdle(cutoff, now int64) bool {
+	if m.used.Swap(false) {
+		m.lastUse.Store(now)
+	}
 	if m.live.Load() == nil || m.lastUse.Load() > cutoff {
 		return false
 	}
@@ -372,9 +379,13 @@ func (m *Module) releaseIfIdle(cutoff int64) bool {
 	return true
 }
 
-// releaseIdle releases every module of e whose last invocation ended
-// before cutoff; it returns how many it released.
+// releaseIdle releases every module of e not seen in use since cutoff: its
+// last invocation ended before cutoff, or, ended since the previous call,
+// the module counts as used now. It returns how many it released. Called
+// every idle/2 (at most 30 s), it releases a module between idle and
+// idle plus that period after its last invocation.
 func (e *Engine) releaseIdle(cutoff time.Time) int {
+	now := time.Now().UnixNano()
 	e.mu.Lock()
 	mods := make([]*Module, 0, len(e.modules))
 	for m := range e.modules {
@@ -383,7 +394,7 @@ func (e *Engine) releaseIdle(cutoff time.Time) int {
 	e.mu.Unlock()
 	n := 0
 	for _, m := range mods {
-		if m.releaseIfIdle(cutoff.UnixNano()) {
+		if m.releaseIfIdle(cutoff.UnixNano(), now) {
 			n++
 		}
 	}
