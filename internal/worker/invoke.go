@@ -285,7 +285,11 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 		}
 	}
 	ctx = &inv.sctx
-	start := time.Now()
+	debug := w.log.Enabled(ctx, slog.LevelDebug) // then the time it took is logged
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
 	res, err := fn.run.Invoke(ctx, rpcconv.Request(req), func(l invocation.Log) {
 		w.userLog(id, rpcconv.Level(l.Level), l.Message)
 	})
@@ -309,7 +313,7 @@ func (w *Worker) invoke(ctx context.Context, inv *running, ok **answer) (resp *r
 				"add an output binding named \"$return\" to use it (said once per function load)", fn.name))
 		})
 	}
-	if w.log.Enabled(ctx, slog.LevelDebug) { // its arguments would be allocated on every invocation
+	if debug { // its arguments would be allocated on every invocation
 		w.log.Debug("invocation done", "function", fn.name, "invocationId", id, "took", time.Since(start))
 	}
 	a.res.Status = rpc.StatusResult_Success
