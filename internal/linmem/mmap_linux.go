@@ -76,7 +76,8 @@ const minSkipClear = 512 << 10
 // the few that differ), and reading a page costs less than zeroing it: a
 // C guest's 128 KiB took 1.7 µs to compare whole, and 0.75 µs to read the
 // pagemap (0.45 µs) and compare the five pages its run touched
-// (BenchmarkRestoreSmallMemory; BENCHMARKS.md, "An eleventh session").
+// (BenchmarkRestoreSmallMemory; BENCHMARKS.md, "The same machine, an
+// eleventh session").
 // Below 64 KiB a whole compare costs about what the system call does.
 const minSkipCompare = 64 << 10
 
