@@ -3,6 +3,7 @@ package devhost
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,32 @@ func TestFormatHumanInvocation(t *testing.T) {
 	got = formatHuman(Event{Kind: "log", Function: "F", InvocationID: "0123456789", Level: "Warning", Message: "careful"})
 	if !strings.HasSuffix(got, "] F[01234567]: Warning: careful\n") {
 		t.Errorf("formatHuman(log) = %q", got)
+	}
+}
+
+// TestHeldEventsAfterLoad: a worker's error line about a function that
+// failed to load is shown as Debug whether it came while the worker's
+// output was held or after the load was reported (its stderr is read apart
+// from its answers and can lag behind them); other lines keep their level.
+func TestHeldEventsAfterLoad(t *testing.T) {
+	var got []Event
+	con := newConsole(nil, true, false)
+	con.events = func(e Event) { got = append(got, e) }
+	h := &heldEvents{con: con, on: true}
+	h.emit(Event{Kind: "worker", Level: "Error", Message: `level=ERROR msg="function failed to load" function=Early err=x`})
+	h.emit(Event{Kind: "worker", Level: "Error", Message: "something else went wrong"})
+	h.release(map[string]error{"Early": errors.New("x"), "Late": errors.New("y")}, indexFailures{modules: []string{"gone.wasm"}})
+	h.release(nil, indexFailures{}) // a second call changes nothing
+	h.emit(Event{Kind: "worker", Level: "Error", Message: `level=ERROR msg="function failed to load" function=Late err=y`})
+	h.emit(Event{Kind: "worker", Level: "Warning", Message: "module gone.wasm: no such file"})
+	h.emit(Event{Kind: "worker", Level: "Error", Message: `level=ERROR msg="function failed to load" function=Other err=z`})
+	want := []string{"Debug", "Error", "Debug", "Debug", "Error"}
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for i, e := range got {
+		if e.Level != want[i] {
+			t.Errorf("event %d (%s): level %s, want %s", i, e.Message, e.Level, want[i])
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -573,12 +574,17 @@ func (s *slot) startOnce() (*fnhost.Worker, error) {
 // heldEvents holds a starting worker's own output until its functions are
 // loaded: its error lines about a function that failed to load repeat what
 // the generation reports once (load), so they are then shown as Debug
-// (--verbose in human mode).
+// (--verbose in human mode). Lines that come after the load (the worker's
+// stderr is read apart from its answers, and can lag behind them) are
+// shown as Debug on the same terms.
 type heldEvents struct {
 	con *console
 	mu  sync.Mutex
 	on  bool
 	evs []Event
+	// what release was given, for the lines that come after it
+	failed      []string // the names of the functions that failed to load
+	indexFailed indexFailures
 }
 
 func (h *heldEvents) emit(e Event) {
@@ -589,8 +595,27 @@ func (h *heldEvents) emit(e Event) {
 		h.mu.Unlock()
 		return
 	}
+	failed, indexFailed := h.failed, h.indexFailed
 	h.mu.Unlock()
+	demote(&e, failed, indexFailed)
 	h.con.emit(e)
+}
+
+// demote makes e Debug when it is a worker's error or warning line about a
+// failure the generation reports itself: a function named in failed, or
+// what indexFailed is about.
+func demote(e *Event, failed []string, indexFailed indexFailures) {
+	if (e.Level == "Error" || e.Level == "Warning") && indexFailed.about(e.Message) {
+		e.Level = "Debug"
+	}
+	if e.Level == "Error" && strings.Contains(e.Message, "failed to load") {
+		for _, name := range failed {
+			if strings.Contains(e.Message, `function "`+name+`"`) || strings.Contains(e.Message+" ", "function="+name+" ") {
+				e.Level = "Debug"
+				break
+			}
+		}
+	}
 }
 
 // indexFailures is what the worker's index has in error, which the
@@ -626,21 +651,17 @@ func (f indexFailures) about(msg string) bool {
 // second call does nothing.
 func (h *heldEvents) release(failed map[string]error, indexFailed indexFailures) {
 	h.mu.Lock()
+	if !h.on {
+		h.mu.Unlock()
+		return
+	}
 	evs := h.evs
 	h.on, h.evs = false, nil
+	h.failed, h.indexFailed = slices.Collect(maps.Keys(failed)), indexFailed
+	names := h.failed
 	h.mu.Unlock()
 	for _, e := range evs {
-		if (e.Level == "Error" || e.Level == "Warning") && indexFailed.about(e.Message) {
-			e.Level = "Debug"
-		}
-		if e.Level == "Error" && strings.Contains(e.Message, "failed to load") {
-			for name := range failed {
-				if strings.Contains(e.Message, `function "`+name+`"`) || strings.Contains(e.Message+" ", "function="+name+" ") {
-					e.Level = "Debug"
-					break
-				}
-			}
-		}
+		demote(&e, names, indexFailed)
 		h.con.emit(e)
 	}
 }
