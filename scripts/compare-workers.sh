@@ -8,6 +8,10 @@
 # CPU per invocation and the ratio, and at the end each build's median
 # ratio.
 #
+# scripts/compare-http.sh measures the same ratio through HTTP and the local
+# host, as a user meets it; this client costs far less per invocation than
+# an HTTP host, so its ratio is the stricter one.
+#
 # Usage: scripts/compare-workers.sh [-n ROUNDS] [-c C] [-i INVOCATIONS] APPDIR FUNCTION WORKERS...
 #   WORKERS is a folder holding wasm/wasmworker (make worker WORKER_DIR=W/wasm)
 #   e.g.: scripts/tenfunc-app.sh /tmp/tenapp
