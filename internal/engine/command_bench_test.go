@@ -13,8 +13,9 @@ import (
 // command/c/Hello, committed with its source) on one goroutine with the
 // request `wasmload` sends it: the whole command path of one invocation
 // in the engine (the custom-handler request, a reset instance, the guest,
-// the response), without the protocol. Its ns/op is the engine's share of
-// a command invocation's CPU under load (issue #16, item 3).
+// the response), without the protocol: the engine's share of a command
+// invocation's CPU, with warm caches (under load the same work takes about
+// 1.5 times as long; issue #16, item 3).
 func BenchmarkCommandHTTP(b *testing.B) {
 	path := filepath.Join("..", "..", "examples-wasm", "command", "c", "Hello", "main.wasm")
 	f, err := testEngine.LoadFunction(context.Background(), FunctionSpec{

@@ -29,8 +29,8 @@ type Config struct {
 	// IdleRelease is how long a materialized module stays so after its last
 	// invocation before its compiled code and warm instances are released
 	// (lazy.go; checked every IdleRelease/2, at most every 30 s, so the
-	// release comes up to that much later); its next invocation compiles it again, from the on-disk
-	// cache. 0 means $WASMWORKER_IDLE_RELEASE (a duration, or "off"), else
+	// release comes up to that much later); its next invocation compiles
+	// it again, from the on-disk cache. 0 means $WASMWORKER_IDLE_RELEASE (a duration, or "off"), else
 	// DefaultIdleRelease; negative disables it. Without an on-disk cache
 	// modules are never released.
 	IdleRelease time.Duration

@@ -167,10 +167,11 @@ type Module struct {
 	matErr error                      // why materializing failed (matMu)
 	// lastUse is when the module was last seen in use, in Unix
 	// nanoseconds: when it was materialized, or when the idle release
-	// found used set (and cleared it). An invocation only sets used: a
-	// clock read and a store to a line that every core running the module
-	// writes cost each invocation about 0.1 µs, and the idle release needs
-	// no finer time than its own ticks.
+	// found used set (and cleared it). An invocation only sets used (and
+	// only when it is not set): storing its end time cost it a clock read
+	// (42 ns on the machine of BENCHMARKS.md's eleventh session) and a
+	// store to a line that every core running the module writes, and the
+	// idle release needs no finer time than its own ticks.
 	lastUse atomic.Int64
 	used    atomic.Bool
 }

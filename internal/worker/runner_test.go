@@ -70,13 +70,14 @@ func TestRunnerTakesLastIdle(t *testing.T) {
 func TestRunnerIdleGoroutinesEnd(t *testing.T) {
 	ran := make(chan *running, 8)
 	r := newRunner(func(inv *running) *running { ran <- inv; return nil })
-	r.idleFor = 20 * time.Millisecond
+	r.idleFor = 300 * time.Millisecond
 	inv := new(running)
 	r.run(inv)
 	if <-ran != inv {
 		t.Fatal("wrong invocation")
 	}
-	waitIdle(t, r, 0) // the goroutine went idle, then ended
+	waitIdle(t, r, 1) // the goroutine went idle
+	waitIdle(t, r, 0) // and then ended
 	r.run(inv)
 	if <-ran != inv {
 		t.Fatal("wrong invocation after the idle goroutines ended")
